@@ -1,0 +1,3 @@
+//! Trimeter: a gain-staging plugin (input trim, output makeup, standards-exact meters).
+
+pub mod dsp;
