@@ -8,4 +8,5 @@
 //! is split) and `read`.
 
 pub mod meter;
+pub mod signals;
 pub mod units;
