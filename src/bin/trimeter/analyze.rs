@@ -54,13 +54,6 @@ pub struct Analysis {
     pub frames: u64,
     /// The engine's whole-file figures.
     pub summary: Summary,
-    /// The mean VU deflection over the non-silent part, in dBFS (`vu_reference + VU`); minus
-    /// infinity when every reading was below [`VU_FLOOR_VU`]. Only measured with `--average vu`.
-    pub vu_average_dbfs: f32,
-    /// The average the staging target refers to, in dB.
-    pub average_db: f32,
-    /// The peak the ceiling refers to, in dB.
-    pub peak_db: f32,
     /// `min(target - average, ceiling - peak)` in dB; `None` for silence.
     pub suggested_trim_db: Option<f32>,
     /// The `--timeline` entries, when asked for.
@@ -181,6 +174,8 @@ pub fn analyze_file(
     }
 
     let summary = engine.summary();
+    // The mean VU deflection over the non-silent part, in dBFS (`vu_reference + VU`); minus
+    // infinity when every reading was below the floor.
     let vu_average_dbfs = if vu_count > 0 {
         options.vu_reference + (20.0 * (vu_deflection_sum / vu_count as f64).log10()) as f32
     } else {
@@ -199,9 +194,6 @@ pub fn analyze_file(
         info,
         frames: position,
         summary,
-        vu_average_dbfs,
-        average_db,
-        peak_db,
         suggested_trim_db: target.suggested_trim_db(average_db, peak_db),
         timeline,
     })
