@@ -22,6 +22,15 @@ pub enum Command {
     /// the suggested clip-gain trim.
     Analyze(AnalyzeArgs),
     /// Write trimmed copies of files (the suggested trim, or --gain) into a folder.
+    ///
+    /// Copies keep the container (WAV or AIFF), sample rate, bit depth and WAV channel mask.
+    /// Integer PCM gets TPDF dither (+-1 LSB triangular) from a fixed seed, so re-running gives
+    /// bit-identical files; a gain of exactly 0 dB copies samples unchanged. FLAC (no encoder in
+    /// this build), MP3 and Ogg Vorbis (re-encoding lossy audio is not gain staging) are refused.
+    /// Results that would reach 0 dBFS are refused unless --allow-clip. Each copy is written to a
+    /// hidden temporary file in DIR and renamed when complete, so an interrupted run never leaves a
+    /// half-written file under the final name. Existing files in DIR are kept unless --force, and
+    /// an input file is never overwritten.
     Stage(StageArgs),
 }
 
