@@ -7,6 +7,7 @@
 //! `process` (never allocates, locks or waits; any block length, same result however the signal
 //! is split) and `read`.
 
+pub mod loudness;
 pub mod meter;
 pub mod signals;
 pub mod units;

@@ -1,0 +1,1 @@
+//! Standards tests (filled in below).
