@@ -146,12 +146,13 @@ pub struct LoudnessMeter {
     range_histogram: Histogram,
     /// Whether integrated, LRA and maxima are paused.
     paused: bool,
-    /// Whether the current 100 ms block has been measured entirely unpaused and after the last
-    /// reset, so that it may count towards a gating block.
-    block_clean: bool,
-    /// Consecutive clean 100 ms blocks just completed (saturating); a gating block needs 4, a
-    /// short-term sample for LRA 30, so that no gated window contains paused or reset audio.
-    clean_blocks: usize,
+    /// Whether the current sub-block holds audio from before the last pause, resume or
+    /// `reset_integrated()`, so that no window containing it may count.
+    sub_block_dirty: bool,
+    /// Consecutive sub-blocks just completed unpaused and after the last `reset_integrated()`
+    /// (saturating). A momentary window (gating block, momentary maximum) counts only when all
+    /// its sub-blocks do, a short-term window (LRA sample, short-term maximum) likewise.
+    clean_sub_blocks: usize,
     /// Highest momentary mean square since the last reset (weighted, full-scale sine = 0.5).
     momentary_max_energy: f64,
     /// Highest short-term mean square since the last reset.
@@ -181,8 +182,8 @@ impl LoudnessMeter {
             integrated_histogram: Histogram::default(),
             range_histogram: Histogram::default(),
             paused: false,
-            block_clean: true,
-            clean_blocks: 0,
+            sub_block_dirty: false,
+            clean_sub_blocks: 0,
             momentary_max_energy: 0.0,
             short_term_max_energy: 0.0,
             reading: LoudnessReading::default(),
@@ -228,12 +229,13 @@ impl LoudnessMeter {
 
     /// Pauses (true) or resumes (false) integrated loudness, LRA and the maxima; momentary and
     /// short-term keep running. Windows that overlap paused time never count: after resuming,
-    /// gating blocks count again once 400 ms (LRA: 3 s) of unpaused audio have been measured.
+    /// gating blocks and the momentary maximum count again once a whole 400 ms window (LRA and
+    /// the short-term maximum: 3 s) of unpaused audio has been measured.
     pub fn pause(&mut self, paused: bool) {
         if paused != self.paused {
             self.paused = paused;
-            self.block_clean = false;
-            self.clean_blocks = 0;
+            self.sub_block_dirty = true;
+            self.clean_sub_blocks = 0;
         }
     }
 
@@ -243,14 +245,15 @@ impl LoudnessMeter {
     }
 
     /// Clears integrated loudness, LRA and the maxima, keeping the filters and the momentary and
-    /// short-term windows running. As with pausing, only windows that start after this call count.
+    /// short-term windows running. As after resuming, only windows that start after this call
+    /// count towards integrated, LRA and the maxima.
     pub fn reset_integrated(&mut self) {
         self.integrated_histogram.clear();
         self.range_histogram.clear();
         self.momentary_max_energy = 0.0;
         self.short_term_max_energy = 0.0;
-        self.block_clean = false;
-        self.clean_blocks = 0;
+        self.sub_block_dirty = true;
+        self.clean_sub_blocks = 0;
         let r = &mut self.reading;
         r.integrated_lufs = f32::NEG_INFINITY;
         r.loudness_range_lu = 0.0;
@@ -271,37 +274,39 @@ impl LoudnessMeter {
         let block_frames = self.windows.frames_per_block as f64;
         let momentary = momentary_sum / (MOMENTARY_BLOCKS as f64 * block_frames);
         let short_term = short_term_sum / (SHORT_TERM_BLOCKS as f64 * block_frames);
+        if self.paused || self.sub_block_dirty {
+            self.clean_sub_blocks = 0;
+        } else {
+            self.clean_sub_blocks = self.clean_sub_blocks.saturating_add(1);
+        }
+        self.sub_block_dirty = false;
+        let subs = self.windows.sub_blocks_per_block;
+        let momentary_counts = self.clean_sub_blocks >= MOMENTARY_BLOCKS * subs;
+        let short_term_counts = self.clean_sub_blocks >= SHORT_TERM_BLOCKS * subs;
+
         let r = &mut self.reading;
         r.momentary_lufs = lufs_from_energy(momentary) as f32;
         r.short_term_lufs = lufs_from_energy(short_term) as f32;
-        if !self.paused {
-            if momentary > self.momentary_max_energy {
-                self.momentary_max_energy = momentary;
-                r.momentary_max_lufs = r.momentary_lufs;
-            }
-            if short_term > self.short_term_max_energy {
-                self.short_term_max_energy = short_term;
-                r.short_term_max_lufs = r.short_term_lufs;
-            }
+        if momentary_counts && momentary > self.momentary_max_energy {
+            self.momentary_max_energy = momentary;
+            r.momentary_max_lufs = r.momentary_lufs;
+        }
+        if short_term_counts && short_term > self.short_term_max_energy {
+            self.short_term_max_energy = short_term;
+            r.short_term_max_lufs = r.short_term_lufs;
         }
         if !block_done {
             return;
         }
         self.frame_in_block = 0;
-        if self.paused || !self.block_clean {
-            self.clean_blocks = 0;
-        } else {
-            self.clean_blocks = self.clean_blocks.saturating_add(1);
-        }
-        self.block_clean = !self.paused;
-        if self.clean_blocks >= MOMENTARY_BLOCKS {
+        if momentary_counts {
             self.integrated_histogram.add(momentary);
             let gated = self.integrated_histogram.gated_mean(INTEGRATED_RELATIVE_GATE_LU);
-            self.reading.integrated_lufs = gated.map_or(f32::NEG_INFINITY, |e| lufs_from_energy(e) as f32);
+            r.integrated_lufs = gated.map_or(f32::NEG_INFINITY, |e| lufs_from_energy(e) as f32);
         }
-        if self.clean_blocks >= SHORT_TERM_BLOCKS {
+        if short_term_counts {
             self.range_histogram.add(short_term);
-            self.reading.loudness_range_lu = self.range_histogram.loudness_range() as f32;
+            r.loudness_range_lu = self.range_histogram.loudness_range() as f32;
         }
     }
 }
@@ -328,8 +333,11 @@ impl Meter for LoudnessMeter {
         self.windows.reset();
         self.frame_in_block = 0;
         self.reset_integrated();
-        // After a full reset the windows hold silence, not old audio, so the first block counts.
-        self.block_clean = !self.paused;
+        // The first window that counts is the first one that lies entirely after the reset: the
+        // first gating block ends 400 ms after the start (BS.1770-5 equation (3); libebur128
+        // does the same), the first LRA sample 3 s after it.
+        self.sub_block_dirty = false;
+        self.clean_sub_blocks = 0;
         self.reading = LoudnessReading::default();
     }
 
