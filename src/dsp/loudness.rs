@@ -270,6 +270,7 @@ impl LoudnessMeter {
             state.sum_sq = 0.0;
             state.flush_tiny();
         }
+        let energy = energy * self.k_weighting.power_gain();
         let (momentary_sum, short_term_sum, block_done) = self.windows.push_sub_block(energy);
         let block_frames = self.windows.frames_per_block as f64;
         let momentary = momentary_sum / (MOMENTARY_BLOCKS as f64 * block_frames);

@@ -85,6 +85,15 @@ impl KWeighting {
         Self { shelf, rlb }
     }
 
+    /// The hot loop runs the shelf with its numerator divided by b0 and the RLB with its
+    /// numerator divided by its gain, i.e. (1, -2, 1), which needs only additions. Both stages
+    /// are linear, so the true output is the loop's output times `shelf.b[0] * rlb.b[0]`, and the
+    /// true sum of squares is `sum_sq` times this power gain.
+    pub fn power_gain(&self) -> f64 {
+        let g = self.shelf.b[0] * self.rlb.b[0];
+        g * g
+    }
+
     /// Linear magnitude response of the cascade at `frequency_hz` when run at `sample_rate_hz`.
     pub fn magnitude(&self, sample_rate_hz: f64, frequency_hz: f64) -> f64 {
         let w = std::f64::consts::TAU * frequency_hz / sample_rate_hz;
@@ -108,7 +117,8 @@ pub struct ChannelState {
     pub y: [f64; 2],
     /// RLB output z[n-1], z[n-2].
     pub z: [f64; 2],
-    /// Running sum of z^2 over the current sub-block (full scale sine = 0.5 per frame).
+    /// Running sum of z^2 over the current sub-block. The state holds the output scaled by
+    /// 1 / (shelf b0 * RLB gain); multiply by [`KWeighting::power_gain`] for the true sum.
     pub sum_sq: f64,
 }
 
@@ -142,8 +152,8 @@ fn kernel<const L: usize, const FMA: bool>(kw: &KWeighting, states: &mut [Channe
     }
     let frames = inputs.iter().map(|s| s.len()).min().unwrap_or(0);
     let [sb0, sb1, sb2] = kw.shelf.b;
+    let (c1, c2) = (sb1 / sb0, sb2 / sb0);
     let [sa1, sa2] = kw.shelf.a;
-    let [rb0, rb1, rb2] = kw.rlb.b;
     let [ra1, ra2] = kw.rlb.a;
     let mut x1 = [0.0; L];
     let mut x2 = [0.0; L];
@@ -165,9 +175,9 @@ fn kernel<const L: usize, const FMA: bool>(kw: &KWeighting, states: &mut [Channe
             let x = inputs[l].get(n).copied().unwrap_or(0.0) as f64;
             // Everything except the last multiply-add is independent of y[n-1], so only that
             // one operation sits on the recursive path.
-            let t = madd::<FMA>(sb2, x2[l], madd::<FMA>(sb1, x1[l], sb0 * x));
+            let t = madd::<FMA>(c2, x2[l], madd::<FMA>(c1, x1[l], x));
             let y = madd::<FMA>(-sa1, y1[l], madd::<FMA>(-sa2, y2[l], t));
-            let u = madd::<FMA>(rb2, y2[l], madd::<FMA>(rb1, y1[l], rb0 * y));
+            let u = (y + y2[l]) - (y1[l] + y1[l]);
             let z = madd::<FMA>(-ra1, z1[l], madd::<FMA>(-ra2, z2[l], u));
             acc[l] = madd::<FMA>(z, z, acc[l]);
             x2[l] = x1[l];
@@ -197,9 +207,9 @@ unsafe fn stereo_fma(kw: &KWeighting, states: &mut [ChannelState; 2], left: &[f3
     let [s0, s1] = states;
     let pack = |l: f64, r: f64| _mm_set_pd(r, l);
     let splat = |v: f64| _mm_set1_pd(v);
-    let (sb0, sb1, sb2) = (splat(kw.shelf.b[0]), splat(kw.shelf.b[1]), splat(kw.shelf.b[2]));
+    let [sb0, sb1, sb2] = kw.shelf.b;
+    let (c1, c2) = (splat(sb1 / sb0), splat(sb2 / sb0));
     let (nsa1, nsa2) = (splat(-kw.shelf.a[0]), splat(-kw.shelf.a[1]));
-    let (rb0, rb1, rb2) = (splat(kw.rlb.b[0]), splat(kw.rlb.b[1]), splat(kw.rlb.b[2]));
     let (nra1, nra2) = (splat(-kw.rlb.a[0]), splat(-kw.rlb.a[1]));
     let (mut x1, mut x2) = (pack(s0.x[0], s1.x[0]), pack(s0.x[1], s1.x[1]));
     let (mut y1, mut y2) = (pack(s0.y[0], s1.y[0]), pack(s0.y[1], s1.y[1]));
@@ -207,9 +217,9 @@ unsafe fn stereo_fma(kw: &KWeighting, states: &mut [ChannelState; 2], left: &[f3
     let mut acc = pack(s0.sum_sq, s1.sum_sq);
     for (&l, &r) in left.iter().zip(right) {
         let x = pack(l as f64, r as f64);
-        let t = _mm_fmadd_pd(sb2, x2, _mm_fmadd_pd(sb1, x1, _mm_mul_pd(sb0, x)));
+        let t = _mm_fmadd_pd(c2, x2, _mm_fmadd_pd(c1, x1, x));
         let y = _mm_fmadd_pd(nsa1, y1, _mm_fmadd_pd(nsa2, y2, t));
-        let u = _mm_fmadd_pd(rb2, y2, _mm_fmadd_pd(rb1, y1, _mm_mul_pd(rb0, y)));
+        let u = _mm_sub_pd(_mm_add_pd(y, y2), _mm_add_pd(y1, y1));
         let z = _mm_fmadd_pd(nra1, z1, _mm_fmadd_pd(nra2, z2, u));
         acc = _mm_fmadd_pd(z, z, acc);
         (x2, x1, y2, y1, z2, z1) = (x1, x, y1, y, z1, z);
