@@ -34,7 +34,10 @@ fn programme(rng: &mut Rng, rate: f64, channels: usize, seconds: f64) -> Vec<Vec
                     0 => 0.0,
                     1 => rng.next_bipolar(),
                     2 => (std::f64::consts::TAU * freq * n as f64 / rate).sin() as f32,
-                    _ => 0.5 * rng.next_bipolar() + 0.5 * (std::f64::consts::TAU * freq * n as f64 / rate).sin() as f32,
+                    _ => {
+                        0.5 * rng.next_bipolar()
+                            + 0.5 * (std::f64::consts::TAU * freq * n as f64 / rate).sin() as f32
+                    }
                 };
                 ch.push(env * x);
             }
@@ -45,7 +48,11 @@ fn programme(rng: &mut Rng, rate: f64, channels: usize, seconds: f64) -> Vec<Vec
 
 /// EBU Tech 3342 section 5 (the MATLAB reference), on short-term values in LUFS.
 fn tech3342_lra(short_term_lufs: &[f64]) -> f64 {
-    let mut v: Vec<f64> = short_term_lufs.iter().copied().filter(|&l| l >= -70.0).collect();
+    let mut v: Vec<f64> = short_term_lufs
+        .iter()
+        .copied()
+        .filter(|&l| l >= -70.0)
+        .collect();
     if v.is_empty() {
         return 0.0;
     }
@@ -72,7 +79,8 @@ fn deviation(ours: f32, theirs: f64) -> f64 {
 #[test]
 fn matches_ebur128_on_random_programmes() {
     let mut rng = Rng::new(0x5EED_1770);
-    let (mut worst_ms, mut worst_i, mut worst_lra, mut worst_own_lra) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let (mut worst_ms, mut worst_i, mut worst_lra, mut worst_own_lra) =
+        (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for case in 0..18 {
         let rate = [44_100.0, 48_000.0, 96_000.0][case % 3];
         let channels = 1 + (case / 3) % 2;
@@ -82,7 +90,12 @@ fn matches_ebur128_on_random_programmes() {
 
         let mut ours = LoudnessMeter::new();
         ours.prepare(rate, 4096, channels);
-        let mut theirs = EbuR128::new(channels as u32, rate as u32, Mode::M | Mode::S | Mode::I | Mode::LRA).unwrap();
+        let mut theirs = EbuR128::new(
+            channels as u32,
+            rate as u32,
+            Mode::M | Mode::S | Mode::I | Mode::LRA,
+        )
+        .unwrap();
 
         let grid = (rate / 100.0) as usize; // 10 ms
         let block = (rate / 10.0) as usize; // 100 ms
@@ -106,16 +119,28 @@ fn matches_ebur128_on_random_programmes() {
                 let r = ours.read();
                 let dm = deviation(r.momentary_lufs, theirs.loudness_momentary().unwrap());
                 let ds = deviation(r.short_term_lufs, theirs.loudness_shortterm().unwrap());
-                assert!(dm < 0.02 && ds < 0.02, "case {case} ({rate} Hz, {channels} ch) at {start}: M {dm} S {ds}");
+                assert!(
+                    dm < 0.02 && ds < 0.02,
+                    "case {case} ({rate} Hz, {channels} ch) at {start}: M {dm} S {ds}"
+                );
                 worst_ms = worst_ms.max(dm).max(ds);
             }
         }
         let r = ours.read();
         let di = deviation(r.integrated_lufs, theirs.loudness_global().unwrap());
-        assert!(di < 0.02, "case {case} ({rate} Hz, {channels} ch): integrated {} vs {}", r.integrated_lufs, theirs.loudness_global().unwrap());
+        assert!(
+            di < 0.02,
+            "case {case} ({rate} Hz, {channels} ch): integrated {} vs {}",
+            r.integrated_lufs,
+            theirs.loudness_global().unwrap()
+        );
         let oracle = tech3342_lra(&short_term_10hz);
         let dl = (r.loudness_range_lu as f64 - oracle).abs();
-        assert!(dl < 0.05, "case {case} ({rate} Hz, {channels} ch): LRA {} vs {oracle}", r.loudness_range_lu);
+        assert!(
+            dl < 0.05,
+            "case {case} ({rate} Hz, {channels} ch): LRA {} vs {oracle}",
+            r.loudness_range_lu
+        );
         let own = theirs.loudness_range().unwrap();
         println!(
             "case {case:2} {rate} Hz {channels} ch {seconds:4.1} s: I {:7.3} (ebur128 {:7.3}), LRA {:6.3} (10 Hz oracle {:6.3}, ebur128 1 Hz {:6.3})",

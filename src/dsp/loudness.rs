@@ -200,7 +200,11 @@ impl LoudnessMeter {
         self.custom_weights = weights.map(|given| {
             let mut w = [1.0; MAX_CHANNELS];
             for (dst, &src) in w.iter_mut().zip(given) {
-                *dst = if src.is_finite() && src > 0.0 { src } else { 0.0 };
+                *dst = if src.is_finite() && src > 0.0 {
+                    src
+                } else {
+                    0.0
+                };
             }
             w
         });
@@ -216,15 +220,22 @@ impl LoudnessMeter {
         self.weights = match self.custom_weights {
             Some(w) => w.map(f64::from),
             // The defaults are spelt in f64 so that 1.41 is exactly the BS.1770 value.
-            None => default_channel_weights(self.channels)
-                .map(|w| if w == SURROUND_WEIGHT { 1.41 } else { f64::from(w) }),
+            None => default_channel_weights(self.channels).map(|w| {
+                if w == SURROUND_WEIGHT {
+                    1.41
+                } else {
+                    f64::from(w)
+                }
+            }),
         };
     }
 
     /// Heap memory the meter holds, in bytes. It is fixed by `prepare()` (about 700 KB, mostly
     /// the two histograms) and never grows, however long the session.
     pub fn heap_bytes(&self) -> usize {
-        self.windows.heap_bytes() + self.integrated_histogram.heap_bytes() + self.range_histogram.heap_bytes()
+        self.windows.heap_bytes()
+            + self.integrated_histogram.heap_bytes()
+            + self.range_histogram.heap_bytes()
     }
 
     /// Pauses (true) or resumes (false) integrated loudness, LRA and the maxima; momentary and
@@ -265,7 +276,12 @@ impl LoudnessMeter {
     /// the readings and, every 100 ms, the histograms.
     fn end_sub_block(&mut self) {
         let mut energy = 0.0;
-        for (state, &weight) in self.states.iter_mut().zip(&self.weights).take(self.channels) {
+        for (state, &weight) in self
+            .states
+            .iter_mut()
+            .zip(&self.weights)
+            .take(self.channels)
+        {
             energy += weight * state.sum_sq;
             state.sum_sq = 0.0;
             state.flush_tiny();
@@ -302,7 +318,9 @@ impl LoudnessMeter {
         self.frame_in_block = 0;
         if momentary_counts {
             self.integrated_histogram.add(momentary);
-            let gated = self.integrated_histogram.gated_mean(INTEGRATED_RELATIVE_GATE_LU);
+            let gated = self
+                .integrated_histogram
+                .gated_mean(INTEGRATED_RELATIVE_GATE_LU);
             r.integrated_lufs = gated.map_or(f32::NEG_INFINITY, |e| lufs_from_energy(e) as f32);
         }
         if short_term_counts {
@@ -318,7 +336,11 @@ impl Meter for LoudnessMeter {
     /// Designs the K-weighting for `sample_rate` (8 kHz..768 kHz), sizes the grid and allocates
     /// the histograms. `max_block` is not needed: any block length works.
     fn prepare(&mut self, sample_rate: f64, _max_block: usize, channels: usize) {
-        let sample_rate = if sample_rate.is_finite() { sample_rate.clamp(1000.0, 1e7) } else { 48_000.0 };
+        let sample_rate = if sample_rate.is_finite() {
+            sample_rate.clamp(1000.0, 1e7)
+        } else {
+            48_000.0
+        };
         self.channels = channels.clamp(1, MAX_CHANNELS);
         self.update_weights();
         self.k_weighting = KWeighting::new(sample_rate);
@@ -344,11 +366,19 @@ impl Meter for LoudnessMeter {
 
     fn process(&mut self, block: &[&[f32]]) {
         let channels = self.channels.min(block.len());
-        let frames = block.iter().take(channels).map(|c| c.len()).min().unwrap_or(0);
+        let frames = block
+            .iter()
+            .take(channels)
+            .map(|c| c.len())
+            .min()
+            .unwrap_or(0);
         let mut offset = 0;
         while offset < frames {
             let sub_block_end = self.windows.sub_block_end_frame();
-            let n = sub_block_end.saturating_sub(self.frame_in_block).min(frames - offset).max(1);
+            let n = sub_block_end
+                .saturating_sub(self.frame_in_block)
+                .min(frames - offset)
+                .max(1);
             let mut inputs: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
             for (input, channel) in inputs.iter_mut().zip(block.iter().take(channels)) {
                 *input = channel.get(offset..offset + n).unwrap_or(&[]);

@@ -79,7 +79,10 @@ impl Histogram {
 
     /// Heap memory held, in bytes (fixed by `allocate()`).
     pub fn heap_bytes(&self) -> usize {
-        8 * (self.count.capacity() + self.energy.capacity() + self.count_tree.capacity() + self.energy_tree.capacity())
+        8 * (self.count.capacity()
+            + self.energy.capacity()
+            + self.count_tree.capacity()
+            + self.energy_tree.capacity())
     }
 
     /// Number of blocks at or above the absolute gate.
@@ -110,7 +113,10 @@ impl Histogram {
         self.total_energy += mean_square;
         let mut i = bin + 1;
         while i <= BINS {
-            if let (Some(c), Some(e)) = (self.count_tree.get_mut(i - 1), self.energy_tree.get_mut(i - 1)) {
+            if let (Some(c), Some(e)) = (
+                self.count_tree.get_mut(i - 1),
+                self.energy_tree.get_mut(i - 1),
+            ) {
                 *c += 1;
                 *e += mean_square;
             }
@@ -142,8 +148,15 @@ impl Histogram {
             return Some((0, 0, 0.0));
         }
         let bin = Self::bin_of(lufs_from_energy(threshold));
-        let (count, energy) = (self.count.get(bin).copied().unwrap_or(0), self.energy.get(bin).copied().unwrap_or(0.0));
-        let first = if count > 0 && energy / count as f64 >= threshold { bin } else { bin + 1 };
+        let (count, energy) = (
+            self.count.get(bin).copied().unwrap_or(0),
+            self.energy.get(bin).copied().unwrap_or(0.0),
+        );
+        let first = if count > 0 && energy / count as f64 >= threshold {
+            bin
+        } else {
+            bin + 1
+        };
         let (below_count, below_energy) = self.prefix(first);
         Some((first, below_count, below_energy))
     }
@@ -208,7 +221,11 @@ mod tests {
     use super::*;
 
     fn exact_lra(values_lufs: &[f64]) -> f64 {
-        let mut v: Vec<f64> = values_lufs.iter().copied().filter(|&l| l >= -70.0).collect();
+        let mut v: Vec<f64> = values_lufs
+            .iter()
+            .copied()
+            .filter(|&l| l >= -70.0)
+            .collect();
         let mean = v.iter().map(|&l| energy_from_lufs(l)).sum::<f64>() / v.len() as f64;
         let gate = lufs_from_energy(mean) - 20.0;
         v.retain(|&l| l >= gate);
@@ -223,17 +240,29 @@ mod tests {
         for trial in 0..20 {
             let mut h = Histogram::default();
             h.allocate();
-            let values: Vec<f64> = (0..(50 + trial * 300)).map(|_| -80.0 + 75.0 * rng.next_unit() as f64).collect();
+            let values: Vec<f64> = (0..(50 + trial * 300))
+                .map(|_| -80.0 + 75.0 * rng.next_unit() as f64)
+                .collect();
             for &l in &values {
                 h.add(energy_from_lufs(l));
             }
             let abs: Vec<f64> = values.iter().copied().filter(|&l| l >= -70.0).collect();
             let mean = abs.iter().map(|&l| energy_from_lufs(l)).sum::<f64>() / abs.len() as f64;
-            let rel: Vec<f64> = abs.iter().copied().filter(|&l| energy_from_lufs(l) >= mean * 0.1).collect();
+            let rel: Vec<f64> = abs
+                .iter()
+                .copied()
+                .filter(|&l| energy_from_lufs(l) >= mean * 0.1)
+                .collect();
             let exact = rel.iter().map(|&l| energy_from_lufs(l)).sum::<f64>() / rel.len() as f64;
             let got = h.gated_mean(-10.0).unwrap();
-            assert!((lufs_from_energy(got) - lufs_from_energy(exact)).abs() < 0.005, "{trial}");
-            assert!((h.loudness_range() - exact_lra(&values)).abs() < 0.02, "{trial}");
+            assert!(
+                (lufs_from_energy(got) - lufs_from_energy(exact)).abs() < 0.005,
+                "{trial}"
+            );
+            assert!(
+                (h.loudness_range() - exact_lra(&values)).abs() < 0.02,
+                "{trial}"
+            );
         }
     }
 

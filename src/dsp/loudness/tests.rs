@@ -60,11 +60,19 @@ fn programme(rate: f64, seconds: f64, seed: u64) -> Vec<Vec<f32>> {
     let mut gain = 1.0;
     for (n, x) in noise.iter().enumerate() {
         if n % (rate as usize / 3) == 0 {
-            gain = if rng.next_unit() < 0.2 { 0.0 } else { 10f32.powf(-2.0 * rng.next_unit()) };
+            gain = if rng.next_unit() < 0.2 {
+                0.0
+            } else {
+                10f32.powf(-2.0 * rng.next_unit())
+            };
         }
         left.push(x * gain);
     }
-    let right = left.iter().enumerate().map(|(n, x)| 0.5 * x + 0.2 * (n as f32 * 0.05).sin()).collect();
+    let right = left
+        .iter()
+        .enumerate()
+        .map(|(n, x)| 0.5 * x + 0.2 * (n as f32 * 0.05).sin())
+        .collect();
     vec![left, right]
 }
 
@@ -73,7 +81,10 @@ fn readings_do_not_depend_on_block_splits() {
     for rate in [44_100.0, 11_025.0] {
         let signal = programme(rate, 12.0, 3);
         let whole = measure(rate, &signal);
-        assert!(whole.integrated_lufs.is_finite() && whole.loudness_range_lu > 1.0, "{whole:?}");
+        assert!(
+            whole.integrated_lufs.is_finite() && whole.loudness_range_lu > 1.0,
+            "{whole:?}"
+        );
         for block in [1, 7, 64, 4096, 16_384, 100_000] {
             let mut m = meter(rate, 2);
             feed(&mut m, &signal, block);
@@ -82,7 +93,10 @@ fn readings_do_not_depend_on_block_splits() {
         let mut m = meter(rate, 2);
         let mut start = 0;
         for len in random_splits(signal[0].len(), 3000, 9) {
-            m.process(&[&signal[0][start..start + len], &signal[1][start..start + len]]);
+            m.process(&[
+                &signal[0][start..start + len],
+                &signal[1][start..start + len],
+            ]);
             m.process(&[&[], &[]]);
             start += len;
         }
@@ -95,7 +109,11 @@ fn process_never_allocates() {
     let signal = programme(48_000.0, 5.0, 4);
     let mut m = meter(48_000.0, 2);
     let mut start = 0;
-    for len in [0, 1, 480, 4096, 16_384, 50_000].into_iter().cycle().take(40) {
+    for len in [0, 1, 480, 4096, 16_384, 50_000]
+        .into_iter()
+        .cycle()
+        .take(40)
+    {
         let end = (start + len).min(signal[0].len());
         let block = [&signal[0][start..end], &signal[1][start..end]];
         nice_assert_no_alloc::assert_no_alloc(|| m.process(&block));
@@ -110,12 +128,27 @@ fn silence_reads_minus_infinity_and_huge_input_stays_finite() {
     for rate in [8_000.0, 48_000.0, 384_000.0, 768_000.0] {
         let frames = (rate * 4.0) as usize;
         let r = measure(rate, &[vec![0.0; frames], vec![0.0; frames]]);
-        assert_eq!(r, LoudnessReading { loudness_range_lu: 0.0, ..LoudnessReading::default() });
+        assert_eq!(
+            r,
+            LoudnessReading {
+                loudness_range_lu: 0.0,
+                ..LoudnessReading::default()
+            }
+        );
         assert_eq!(r.momentary_lufs, f32::NEG_INFINITY);
 
-        let huge: Vec<f32> = white_noise(frames, 1e30, 5).iter().map(|x| x.signum() * 3e38).collect();
+        let huge: Vec<f32> = white_noise(frames, 1e30, 5)
+            .iter()
+            .map(|x| x.signum() * 3e38)
+            .collect();
         let r = measure(rate, &[huge.clone(), huge]);
-        for v in [r.momentary_lufs, r.short_term_lufs, r.integrated_lufs, r.momentary_max_lufs, r.short_term_max_lufs] {
+        for v in [
+            r.momentary_lufs,
+            r.short_term_lufs,
+            r.integrated_lufs,
+            r.momentary_max_lufs,
+            r.short_term_max_lufs,
+        ] {
             assert!(v.is_finite() && v > 600.0, "{rate}: {r:?}");
         }
         assert!(r.loudness_range_lu.is_finite());
@@ -126,7 +159,7 @@ fn silence_reads_minus_infinity_and_huge_input_stays_finite() {
 fn mono_reads_like_one_stereo_channel_and_stereo_adds_3_db() {
     for rate in RATES {
         let s = tone(rate, &[(5.0, Some(-20.0))]);
-        let mono = measure(rate, &[s.clone()]);
+        let mono = measure(rate, std::slice::from_ref(&s));
         let left_only = measure(rate, &[s.clone(), vec![0.0; s.len()]]);
         let both = measure(rate, &[s.clone(), s.clone()]);
         assert!((mono.integrated_lufs - left_only.integrated_lufs).abs() < 1e-4);
@@ -148,7 +181,10 @@ fn surround_weights_add_1_5_db_and_lfe_is_ignored() {
     assert!((only(2) - front).abs() < 1e-4);
     assert_eq!(only(3), f32::NEG_INFINITY);
     for ch in [4, 5] {
-        assert!((only(ch) - front - 10.0 * 1.41f32.log10()).abs() < 1e-3, "{ch}");
+        assert!(
+            (only(ch) - front - 10.0 * 1.41f32.log10()).abs() < 1e-3,
+            "{ch}"
+        );
     }
     // Custom weights: count only the centre channel, twice.
     let mut m = meter(rate, 6);
@@ -168,13 +204,25 @@ fn default_and_wave_mask_weights() {
     assert_eq!(default_channel_weights(1)[0], 1.0);
     assert_eq!(default_channel_weights(5)[..5], [1.0, 1.0, 1.0, s, s]);
     assert_eq!(default_channel_weights(6)[..6], [1.0, 1.0, 1.0, 0.0, s, s]);
-    assert_eq!(default_channel_weights(8), [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, s, s]);
+    assert_eq!(
+        default_channel_weights(8),
+        [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, s, s]
+    );
     assert_eq!(default_channel_weights(4), [1.0; 8]);
     // 5.1 with back surrounds (0x3F) and with side surrounds (0x60F).
-    assert_eq!(weights_from_wave_channel_mask(0x3F, 6)[..6], [1.0, 1.0, 1.0, 0.0, s, s]);
-    assert_eq!(weights_from_wave_channel_mask(0x60F, 6)[..6], [1.0, 1.0, 1.0, 0.0, s, s]);
+    assert_eq!(
+        weights_from_wave_channel_mask(0x3F, 6)[..6],
+        [1.0, 1.0, 1.0, 0.0, s, s]
+    );
+    assert_eq!(
+        weights_from_wave_channel_mask(0x60F, 6)[..6],
+        [1.0, 1.0, 1.0, 0.0, s, s]
+    );
     // 7.1 (0x63F): rears at 135 degrees 1.0, sides 1.41.
-    assert_eq!(weights_from_wave_channel_mask(0x63F, 8), [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, s, s]);
+    assert_eq!(
+        weights_from_wave_channel_mask(0x63F, 8),
+        [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, s, s]
+    );
     // Fewer mask bits than channels: the rest are 1.0; a mask of 0 gives all 1.0.
     assert_eq!(weights_from_wave_channel_mask(0x8, 3)[..3], [0.0, 1.0, 1.0]);
     assert_eq!(weights_from_wave_channel_mask(0, 8), [1.0; 8]);
@@ -186,18 +234,27 @@ fn pause_excludes_audio_from_integrated_but_not_from_momentary() {
         let quiet = tone(rate, &[(10.0, Some(-30.0))]);
         let loud = tone(rate, &[(10.0, Some(-10.0))]);
         let mut m = meter(rate, 1);
-        feed(&mut m, &[quiet.clone()], 1000);
+        feed(&mut m, std::slice::from_ref(&quiet), 1000);
         m.pause(true);
         assert!(m.is_paused());
-        feed(&mut m, &[loud.clone()], 1000);
+        feed(&mut m, std::slice::from_ref(&loud), 1000);
         let during = m.read();
-        assert!((during.momentary_lufs - (-10.0 - 3.01)).abs() < 0.1, "{during:?}");
-        assert!((during.momentary_max_lufs - (-30.0 - 3.01)).abs() < 0.1, "{during:?}");
+        assert!(
+            (during.momentary_lufs - (-10.0 - 3.01)).abs() < 0.1,
+            "{during:?}"
+        );
+        assert!(
+            (during.momentary_max_lufs - (-30.0 - 3.01)).abs() < 0.1,
+            "{during:?}"
+        );
         m.pause(false);
-        feed(&mut m, &[quiet.clone()], 1000);
+        feed(&mut m, std::slice::from_ref(&quiet), 1000);
         let r = m.read();
         assert!((r.integrated_lufs - (-30.0 - 3.01)).abs() < 0.05, "{r:?}");
-        assert!((r.short_term_max_lufs - (-30.0 - 3.01)).abs() < 0.1, "{r:?}");
+        assert!(
+            (r.short_term_max_lufs - (-30.0 - 3.01)).abs() < 0.1,
+            "{r:?}"
+        );
         assert!(r.loudness_range_lu < 0.1, "{r:?}");
         // Without the pause the loud part dominates.
         let whole = measure(rate, &[[quiet.clone(), loud, quiet].concat()]);
@@ -211,12 +268,15 @@ fn reset_integrated_keeps_windows_and_reset_clears_everything() {
     let loud = tone(rate, &[(5.0, Some(-10.0))]);
     let quiet = tone(rate, &[(5.0, Some(-40.0))]);
     let mut m = meter(rate, 1);
-    feed(&mut m, &[loud.clone()], 256);
+    feed(&mut m, std::slice::from_ref(&loud), 256);
     m.reset_integrated();
     let r = m.read();
-    assert_eq!((r.integrated_lufs, r.loudness_range_lu, r.momentary_max_lufs), (f32::NEG_INFINITY, 0.0, f32::NEG_INFINITY));
+    assert_eq!(
+        (r.integrated_lufs, r.loudness_range_lu, r.momentary_max_lufs),
+        (f32::NEG_INFINITY, 0.0, f32::NEG_INFINITY)
+    );
     assert!((r.momentary_lufs - -13.01).abs() < 0.1);
-    feed(&mut m, &[quiet.clone()], 256);
+    feed(&mut m, std::slice::from_ref(&quiet), 256);
     let r = m.read();
     assert!((r.integrated_lufs - -43.01).abs() < 0.05, "{r:?}");
     // The maxima only count windows that start after the reset.
@@ -225,7 +285,10 @@ fn reset_integrated_keeps_windows_and_reset_clears_everything() {
     m.reset();
     assert_eq!(m.read(), LoudnessReading::default());
     feed(&mut m, &[quiet], 256);
-    assert_eq!(m.read(), measure(rate, &[tone(rate, &[(5.0, Some(-40.0))])]));
+    assert_eq!(
+        m.read(),
+        measure(rate, &[tone(rate, &[(5.0, Some(-40.0))])])
+    );
 }
 
 #[test]
@@ -238,9 +301,16 @@ fn readings_update_on_a_10_ms_grid() {
         let mut updates = 0;
         for (i, chunk) in s.chunks(step).enumerate() {
             m.process(&[&chunk[..step - 1]]);
-            assert_eq!(m.read().momentary_lufs, last, "{rate} {i}: updated before the grid point");
+            assert_eq!(
+                m.read().momentary_lufs,
+                last,
+                "{rate} {i}: updated before the grid point"
+            );
             m.process(&[&chunk[step - 1..]]);
-            assert!(m.read().momentary_lufs > last || i >= 40, "{rate} {i}: no update on the grid point");
+            assert!(
+                m.read().momentary_lufs > last || i >= 40,
+                "{rate} {i}: no update on the grid point"
+            );
             last = m.read().momentary_lufs;
             updates += 1;
         }
@@ -250,12 +320,18 @@ fn readings_update_on_a_10_ms_grid() {
 
 #[test]
 fn any_sample_rate_and_channel_count_works() {
-    for rate in [8_000.0, 11_025.0, 22_050.0, 32_000.0, 88_200.0, 176_400.0, 192_000.0, 352_800.0, 384_000.0, 768_000.0] {
+    for rate in [
+        8_000.0, 11_025.0, 22_050.0, 32_000.0, 88_200.0, 176_400.0, 192_000.0, 352_800.0,
+        384_000.0, 768_000.0,
+    ] {
         for channels in [1, 2, 3, 8] {
             let s = tone(rate, &[(1.0, Some(-20.0))]);
             let r = measure(rate, &vec![s; channels]);
             let expected = -20.0 - 3.01 + 10.0 * (channels as f32).log10();
-            assert!((r.integrated_lufs - expected).abs() < 0.15 || channels == 8, "{rate} {channels}: {r:?}");
+            assert!(
+                (r.integrated_lufs - expected).abs() < 0.15 || channels == 8,
+                "{rate} {channels}: {r:?}"
+            );
             assert!(r.integrated_lufs.is_finite());
         }
     }
@@ -274,7 +350,11 @@ fn memory_is_fixed_over_an_hour() {
     }
     assert_eq!(m.heap_bytes(), before);
     assert!(m.read().integrated_lufs.is_finite());
-    assert!(m.integrated_histogram.total_count() > 20_000, "{}", m.integrated_histogram.total_count());
+    assert!(
+        m.integrated_histogram.total_count() > 20_000,
+        "{}",
+        m.integrated_histogram.total_count()
+    );
     assert!(before < 1_000_000, "{before}");
 }
 
@@ -296,11 +376,19 @@ fn speed() {
         best = best.min(start.elapsed().as_secs_f64());
         std::hint::black_box(m.read());
     }
-    println!("loudness: {:.3} ns per stereo frame (fma: {})", best * 1e9 / frames as f64, m.use_fma);
+    println!(
+        "loudness: {:.3} ns per stereo frame (fma: {})",
+        best * 1e9 / frames as f64,
+        m.use_fma
+    );
 
     // The peer, measuring the same things (its histogram mode, as in its benchmarks), without
     // queries; its queries re-sum the window, so per-block readings would cost it even more.
-    let mode = ebur128::Mode::M | ebur128::Mode::S | ebur128::Mode::I | ebur128::Mode::LRA | ebur128::Mode::HISTOGRAM;
+    let mode = ebur128::Mode::M
+        | ebur128::Mode::S
+        | ebur128::Mode::I
+        | ebur128::Mode::LRA
+        | ebur128::Mode::HISTOGRAM;
     let mut best_peer = f64::INFINITY;
     for _ in 0..3 {
         let mut e = ebur128::EbuR128::new(2, 48_000, mode).unwrap();
@@ -311,6 +399,9 @@ fn speed() {
         best_peer = best_peer.min(start.elapsed().as_secs_f64());
         std::hint::black_box(e.loudness_global().unwrap());
     }
-    println!("ebur128 M|S|I|LRA|HISTOGRAM: {:.3} ns per stereo frame", best_peer * 1e9 / frames as f64);
+    println!(
+        "ebur128 M|S|I|LRA|HISTOGRAM: {:.3} ns per stereo frame",
+        best_peer * 1e9 / frames as f64
+    );
     println!("ratio: {:.1}x", best_peer / best);
 }

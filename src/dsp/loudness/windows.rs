@@ -66,7 +66,10 @@ impl Windows {
 
     /// Heap memory held, in bytes (fixed by `prepare()`).
     pub fn heap_bytes(&self) -> usize {
-        8 * (self.sub_energy.capacity() + self.block_energy.capacity() + self.tail_momentary.capacity() + self.tail_short_term.capacity())
+        8 * (self.sub_energy.capacity()
+            + self.block_energy.capacity()
+            + self.tail_momentary.capacity()
+            + self.tail_short_term.capacity())
     }
 
     /// Clears the history (as if silence had been playing forever) and starts a new block.
@@ -105,8 +108,11 @@ impl Windows {
         self.head += energy;
         self.sub_index += 1;
         let j = self.sub_index;
-        let momentary = self.head + self.middle_momentary + self.tail_momentary.get(j).copied().unwrap_or(0.0);
-        let short_term = self.head + self.middle_short_term + self.tail_short_term.get(j).copied().unwrap_or(0.0);
+        let momentary =
+            self.head + self.middle_momentary + self.tail_momentary.get(j).copied().unwrap_or(0.0);
+        let short_term = self.head
+            + self.middle_short_term
+            + self.tail_short_term.get(j).copied().unwrap_or(0.0);
         let block_done = j >= subs;
         if block_done {
             self.finish_block();
@@ -124,11 +130,17 @@ impl Windows {
         self.head = 0.0;
         // Block `current - k` in ring order, for k >= 1.
         let back = |k: usize| (self.current + RING_BLOCKS - k) % RING_BLOCKS;
-        self.middle_momentary = (1..MOMENTARY_BLOCKS).map(|k| self.block_energy.get(back(k)).copied().unwrap_or(0.0)).sum();
-        self.middle_short_term =
-            (1..SHORT_TERM_BLOCKS).map(|k| self.block_energy.get(back(k)).copied().unwrap_or(0.0)).sum();
+        self.middle_momentary = (1..MOMENTARY_BLOCKS)
+            .map(|k| self.block_energy.get(back(k)).copied().unwrap_or(0.0))
+            .sum();
+        self.middle_short_term = (1..SHORT_TERM_BLOCKS)
+            .map(|k| self.block_energy.get(back(k)).copied().unwrap_or(0.0))
+            .sum();
         let subs = self.sub_blocks_per_block;
-        for (tail, k) in [(&mut self.tail_momentary, MOMENTARY_BLOCKS), (&mut self.tail_short_term, SHORT_TERM_BLOCKS)] {
+        for (tail, k) in [
+            (&mut self.tail_momentary, MOMENTARY_BLOCKS),
+            (&mut self.tail_short_term, SHORT_TERM_BLOCKS),
+        ] {
             let start = back(k) * subs;
             let block = self.sub_energy.get(start..start + subs).unwrap_or(&[]);
             let mut sum = 0.0;
@@ -158,7 +170,8 @@ mod tests {
                 let e = (i + 1) as f64;
                 history.push(e);
                 let (m, s, done) = w.push_sub_block(e);
-                let direct = |n_blocks: usize| history.iter().rev().take(n_blocks * subs).sum::<f64>();
+                let direct =
+                    |n_blocks: usize| history.iter().rev().take(n_blocks * subs).sum::<f64>();
                 assert_eq!(m, direct(MOMENTARY_BLOCKS), "{rate} {i}");
                 assert_eq!(s, direct(SHORT_TERM_BLOCKS), "{rate} {i}");
                 assert_eq!(done, (i + 1) % subs == 0);
@@ -168,7 +181,10 @@ mod tests {
 
     #[test]
     fn grid_is_at_most_10_ms_and_covers_the_block() {
-        for rate in [8_000.0, 11_025.0, 22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 384_000.0, 768_000.0] {
+        for rate in [
+            8_000.0, 11_025.0, 22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 384_000.0,
+            768_000.0,
+        ] {
             let mut w = Windows::default();
             w.prepare(rate);
             let mut start = 0;
@@ -176,7 +192,10 @@ mod tests {
                 w.sub_index = j;
                 assert_eq!(w.sub_block_start_frame(), start);
                 let end = w.sub_block_end_frame();
-                assert!(end > start && (end - start) as f64 <= rate / 100.0, "{rate}");
+                assert!(
+                    end > start && (end - start) as f64 <= rate / 100.0,
+                    "{rate}"
+                );
                 start = end;
             }
             assert_eq!(start, w.frames_per_block);
