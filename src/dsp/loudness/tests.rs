@@ -366,20 +366,36 @@ fn speed() {
     let frames = (rate * 60.0) as usize;
     let signal = [white_noise(frames, 0.5, 1), white_noise(frames, 0.5, 2)];
     let mut m = meter(rate, 2);
-    let mut best = f64::INFINITY;
-    for _ in 0..5 {
-        m.reset();
-        let start = std::time::Instant::now();
-        for (l, r) in signal[0].chunks(512).zip(signal[1].chunks(512)) {
-            m.process(&[l, r]);
+    let mut time = |block: usize, channels: usize| {
+        m.prepare(rate, block, channels);
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            m.reset();
+            let start = std::time::Instant::now();
+            for (l, r) in signal[0].chunks(block).zip(signal[1].chunks(block)) {
+                let six = [l, r, l, r, l, r];
+                m.process(&six[..channels]);
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+            std::hint::black_box(m.read());
         }
-        best = best.min(start.elapsed().as_secs_f64());
-        std::hint::black_box(m.read());
+        best
+    };
+    let best = time(512, 2);
+    println!(
+        "loudness: {:.3} ns per stereo frame, 512-frame blocks",
+        best * 1e9 / frames as f64
+    );
+    for (block, channels) in [(64, 2), (4096, 2), (512, 1), (512, 6)] {
+        let t = time(block, channels);
+        println!(
+            "  {channels} ch, {block}-frame blocks: {:.3} ns per frame",
+            t * 1e9 / frames as f64
+        );
     }
     println!(
-        "loudness: {:.3} ns per stereo frame (fma: {})",
-        best * 1e9 / frames as f64,
-        m.use_fma
+        "  fused multiply-add kernel: {}",
+        k_weighting::cpu_has_fma()
     );
 
     // The peer, measuring the same things (its histogram mode, as in its benchmarks), without
