@@ -52,9 +52,10 @@ pub struct LoudnessReading {
     /// Loudness Range in LU (EBU Tech 3342: short-term sampled at 10 Hz, absolute -70 LUFS,
     /// relative -20 LU, 10th to 95th percentile). 0.0 while undefined.
     pub loudness_range_lu: f32,
-    /// Highest momentary loudness in LUFS since the last reset (on the grid, while not paused).
+    /// Highest momentary loudness in LUFS on the grid, over the windows that lie entirely after
+    /// the last reset and outside paused time.
     pub momentary_max_lufs: f32,
-    /// Highest short-term loudness in LUFS since the last reset (on the grid, while not paused).
+    /// Highest short-term loudness in LUFS, over the same windows as `momentary_max_lufs`.
     pub short_term_max_lufs: f32,
 }
 
@@ -194,8 +195,9 @@ impl LoudnessMeter {
 
     /// Sets the BS.1770 channel weights G_i (linear power weights, one per channel; missing
     /// entries are 1.0, negative or non-finite ones 0.0). `None` restores the default for the
-    /// prepared channel count (see [`default_channel_weights`]). Takes effect at the next sample;
-    /// it neither resets nor allocates.
+    /// prepared channel count (see [`default_channel_weights`]). Weights apply to whole
+    /// sub-blocks, so a change takes effect from the sub-block being measured (at most 10 ms
+    /// back); it neither resets nor allocates.
     pub fn set_channel_weights(&mut self, weights: Option<&[f32]>) {
         self.custom_weights = weights.map(|given| {
             let mut w = [1.0; MAX_CHANNELS];
@@ -218,16 +220,17 @@ impl LoudnessMeter {
 
     fn update_weights(&mut self) {
         self.weights = match self.custom_weights {
-            Some(w) => w.map(f64::from),
-            // The defaults are spelt in f64 so that 1.41 is exactly the BS.1770 value.
-            None => default_channel_weights(self.channels).map(|w| {
-                if w == SURROUND_WEIGHT {
-                    1.41
-                } else {
-                    f64::from(w)
-                }
-            }),
-        };
+            Some(w) => w,
+            None => default_channel_weights(self.channels),
+        }
+        // A weight of 1.41 (f32) becomes exactly BS.1770's 1.41 rather than 1.4100000381.
+        .map(|w| {
+            if w == SURROUND_WEIGHT {
+                1.41
+            } else {
+                f64::from(w)
+            }
+        });
     }
 
     /// Heap memory the meter holds, in bytes. It is fixed by `prepare()` (about 700 KB, mostly
