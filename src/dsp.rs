@@ -8,6 +8,7 @@
 //! is split) and `read`.
 
 pub mod gain;
+pub mod loudness;
 pub mod meter;
 pub mod signals;
 pub mod units;
