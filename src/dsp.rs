@@ -8,5 +8,10 @@
 //! is split) and `read`.
 
 pub mod meter;
+pub mod peak;
+pub mod ppm;
+pub mod rms;
 pub mod signals;
+pub mod true_peak;
 pub mod units;
+pub mod vu;
