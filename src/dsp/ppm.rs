@@ -18,7 +18,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::meter::{Meter, MAX_CHANNELS};
-use super::units::amplitude_to_db;
 
 mod scale;
 pub use scale::{ALIGNMENT_DBFS, PERMITTED_MAXIMUM_DBFS};
@@ -122,8 +121,9 @@ pub struct PpmMeter {
     tick_pos: usize,
     /// The two followers per channel, in input amplitude units.
     followers: [[f32; 2]; MAX_CHANNELS],
-    /// Highest follower sum at a tick end since reset, per channel.
-    tick_max: [f32; MAX_CHANNELS],
+    /// Highest follower sum at a tick end since reset, per channel (f64: the sum of two
+    /// followers near f32::MAX would overflow f32).
+    tick_max: [f64; MAX_CHANNELS],
 }
 
 impl PpmMeter {
@@ -254,7 +254,7 @@ impl Meter for PpmMeter {
                 charge(&mut followers, self.attack, piece);
                 pos += take;
                 if pos == TICK_FRAMES {
-                    tick_max = tick_max.max(followers[0] + followers[1]);
+                    tick_max = tick_max.max(f64::from(followers[0]) + f64::from(followers[1]));
                     followers = followers.map(|z| {
                         let z = z * self.fall_gain_per_tick;
                         if z < FLOOR_AMPLITUDE {
@@ -275,12 +275,23 @@ impl Meter for PpmMeter {
 
     fn read(&self) -> PpmReading {
         let mut reading = PpmReading::default();
+        let calibration = f64::from(self.calibration);
         for ch in 0..self.channels {
-            let now = self.followers[ch][0] + self.followers[ch][1];
-            reading.level_dbfs[ch] = amplitude_to_db(now * self.calibration);
-            reading.max_dbfs[ch] = amplitude_to_db(now.max(self.tick_max[ch]) * self.calibration);
+            let now = f64::from(self.followers[ch][0]) + f64::from(self.followers[ch][1]);
+            reading.level_dbfs[ch] = amplitude_db(now * calibration);
+            reading.max_dbfs[ch] = amplitude_db(now.max(self.tick_max[ch]) * calibration);
         }
         reading
+    }
+}
+
+/// An f64 amplitude in dB as f32 (minus infinity for zero), so that amplitudes beyond f32 range
+/// still give a finite reading.
+fn amplitude_db(amplitude: f64) -> f32 {
+    if amplitude > 0.0 {
+        (20.0 * amplitude.log10()) as f32
+    } else {
+        f32::NEG_INFINITY
     }
 }
 

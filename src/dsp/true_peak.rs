@@ -182,6 +182,10 @@ impl Meter for TruePeakMeter {
                     *m = x.abs();
                 }
                 filter::run(&self.filter, self.use_avx2_fma, buffer, peak);
+                // Interpolating samples near f32::MAX can overflow to infinity; keep it finite.
+                for m in peak.iter_mut() {
+                    *m = m.min(f32::MAX);
+                }
                 pos = self.tracker.feed(ch, pos, peak);
                 // The newest `history` frames become the history of the next chunk.
                 buffer.copy_within(frames..frames + history, 0);

@@ -131,7 +131,9 @@ impl VuMeter {
     }
 
     fn tick(&mut self, ch: usize, frames: &[f32; TICK_FRAMES]) {
-        let sum = sum_abs(frames);
+        // NOTE: 32 samples near f32::MAX sum to infinity in f32, and an infinite input would turn
+        // the movement's state into NaN; clamping keeps every finite input finite.
+        let sum = sum_abs(frames).min(f32::MAX);
         let input = f64::from(sum) * self.input_scale;
         let state = self.movement.step(self.state[ch], input);
         self.state[ch] = state;

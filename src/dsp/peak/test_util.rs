@@ -131,3 +131,17 @@ pub(crate) fn db_key(v: f32) -> f64 {
         f64::from(v)
     }
 }
+
+/// Feeds full-scale-of-f32 input (alternating +-f32::MAX, the largest finite samples) and checks
+/// that no value `key` extracts is NaN or infinite (minus infinity is mapped by [`db_key`]).
+pub(crate) fn assert_finite_at_f32_max<M: Meter>(
+    meter: &mut M,
+    channels: usize,
+    key: impl Fn(&M::Reading) -> Vec<f64>,
+) {
+    let extreme: Vec<f32> = (0..4096).map(|n| if n % 2 == 0 { f32::MAX } else { -f32::MAX }).collect();
+    let signal: Vec<Vec<f32>> = (0..channels).map(|_| extreme.clone()).collect();
+    run_blocks(meter, &signal, 300);
+    let values = key(&meter.read());
+    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}

@@ -147,6 +147,7 @@ fn silence_reads_minus_infinity_and_huge_input_stays_finite() {
             4096,
         );
         assert_eq!(meter.read().current_db[0], f32::NEG_INFINITY);
+        assert_finite_at_f32_max(&mut meter, channels, key);
     }
 }
 

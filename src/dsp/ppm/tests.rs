@@ -160,6 +160,9 @@ fn silence_huge_input_and_no_allocation() {
                 4096,
             );
             assert_eq!(meter.read().level_dbfs[0], f32::NEG_INFINITY);
+            assert_finite_at_f32_max(&mut meter, channels, |r: &PpmReading| {
+                r.level_dbfs.iter().chain(&r.max_dbfs).map(|&x| db_key(x)).collect()
+            });
         }
     }
 }

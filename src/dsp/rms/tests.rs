@@ -230,6 +230,7 @@ fn silence_and_huge_input() {
             300,
         );
         assert_eq!(meter.read().current_dbfs[0], f32::NEG_INFINITY);
+        assert_finite_at_f32_max(&mut meter, channels, key);
     }
 }
 

@@ -138,5 +138,8 @@ fn silence_huge_input_and_no_allocation() {
             4096,
         );
         assert!((0..channels).all(|ch| meter.deflection(ch) == 0.0));
+        assert_finite_at_f32_max(&mut meter, channels, |r: &VuReading| {
+            r.vu.iter().chain(&r.max_vu).map(|&x| db_key(x)).collect()
+        });
     }
 }
