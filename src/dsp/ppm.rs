@@ -200,10 +200,16 @@ impl PpmMeter {
     }
 }
 
-/// Charges the followers with one run of samples. Each follower moves a fixed fraction of the way
-/// towards any rectified sample above it and stays put otherwise (`max` makes that branchless).
-/// When no sample in the run exceeds either follower nothing would change, so the per-sample
-/// loop is skipped: the common case once a meter is showing a level.
+/// Charges the followers with one run of samples (at most one tick). Each follower moves a fixed
+/// fraction of the way towards any rectified sample above it and stays put otherwise (`max`
+/// makes that branchless).
+///
+/// Only samples above the lower follower can change anything, and the followers only rise within
+/// a tick, so: a vectorized scan first rules out runs with no such sample; otherwise the samples
+/// above the followers' starting level are packed into a short list without branching, and only
+/// that list goes through the serial update. The result is identical to updating at every
+/// sample; the packing just avoids both the long dependency chain and unpredictable branches on
+/// the no-op samples that dominate once a meter shows a level.
 #[inline]
 fn charge(followers: &mut [f32; 2], attack: [f32; 2], samples: &[f32]) {
     let peak = samples
@@ -213,10 +219,27 @@ fn charge(followers: &mut [f32; 2], attack: [f32; 2], samples: &[f32]) {
     if f32::from_bits(peak) <= lowest {
         return;
     }
+    let mut candidates = [0.0f32; TICK_FRAMES];
+    for chunk in samples.chunks(TICK_FRAMES) {
+        let mut count = 0;
+        for &x in chunk {
+            let t = x.abs();
+            // Always store, advance only for candidates: no branch to mispredict.
+            if let Some(slot) = candidates.get_mut(count) {
+                *slot = t;
+            }
+            count += usize::from(t > lowest);
+        }
+        update(followers, attack, candidates.get(..count).unwrap_or(&[]));
+    }
+}
+
+/// The serial follower update over candidate rectified samples.
+#[inline]
+fn update(followers: &mut [f32; 2], attack: [f32; 2], rectified: &[f32]) {
     let [mut z1, mut z2] = *followers;
     let [w1, w2] = attack;
-    for &x in samples {
-        let t = x.abs();
+    for &t in rectified {
         z1 = z1.max(z1 + w1 * (t - z1));
         z2 = z2.max(z2 + w2 * (t - z2));
     }

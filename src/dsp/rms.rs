@@ -2,7 +2,7 @@
 //!
 //! The sliding window is rectangular and exact: the squares of the last `window` frames are kept
 //! (in f64, so 1e30 samples square without overflow) and the window sum is updated once per tick
-//! of [`TICK_FRAMES`] frames on a grid counted from the last reset. Because every sum is formed
+//! (a power of two of frames, 32 to 1024, at most 5 ms) on a grid counted from the last reset. Because every sum is formed
 //! from the same stored squares in the same order whatever the block split, the readings after a
 //! signal do not depend on how it was split. The running sum is recomputed from scratch once per
 //! window length, so rounding cannot accumulate, and it is forced to exactly zero once the window
@@ -20,9 +20,9 @@ use window::ChannelWindow;
 /// (AES17-2015 clause 3.12.1: 20 log10(sqrt 2).)
 pub const AES17_OFFSET_DB: f32 = 3.010_3;
 
-/// Frames per evaluation tick: the window sum and the maximum advance once per tick. 32 frames
-/// is 4 ms at 8 kHz, inside the promised 10 ms.
-pub const TICK_FRAMES: usize = 32;
+/// The longest evaluation tick in seconds: the window sum and the maximum advance once per tick,
+/// well inside the promised 10 ms.
+const MAX_TICK_S: f64 = 0.005;
 
 /// Length of the blocks the gated integration judges, in seconds.
 pub const GATE_BLOCK_S: f64 = 0.1;
@@ -52,7 +52,7 @@ pub struct RmsReading {
     /// RMS over the sliding window ending now. Until the window has filled, the average is over
     /// the frames seen since reset.
     pub current_dbfs: [f32; MAX_CHANNELS],
-    /// Max of `current_dbfs` since reset, evaluated every [`TICK_FRAMES`] frames once the window
+    /// Max of `current_dbfs` since reset, evaluated every tick (at most 5 ms) once the window
     /// has filled, and at the end of the latest block (so a signal shorter than the window still
     /// has a maximum). Partial windows at the start are left out because a fraction of a period
     /// of a steady tone can read higher than the tone.
@@ -111,6 +111,8 @@ pub struct RmsMeter {
     window_frames: usize,
     /// Gate block length in ticks, derived in `prepare`.
     gate_ticks: u64,
+    /// Tick length in frames, derived in `prepare`.
+    tick_frames: usize,
     /// Frames since reset.
     frames_seen: u64,
 }
@@ -124,8 +126,15 @@ impl RmsMeter {
             windows: Vec::new(),
             window_frames: 1,
             gate_ticks: 1,
+            tick_frames: 32,
             frames_seen: 0,
         }
+    }
+
+    /// Frames per evaluation tick at the prepared sample rate: the largest power of two within
+    /// 5 ms, from 32 to 1024 (128 at 44.1 and 48 kHz). Gate blocks are whole ticks.
+    pub fn tick_frames(&self) -> usize {
+        self.tick_frames
     }
 
     /// The window length in frames at the prepared sample rate.
@@ -141,9 +150,15 @@ impl Meter for RmsMeter {
         self.channels = channels.min(MAX_CHANNELS);
         let window_s = f64::from(self.config.window_ms.max(0.0)) / 1000.0;
         self.window_frames = ((window_s * sample_rate).round() as usize).max(1);
-        self.gate_ticks = ((GATE_BLOCK_S * sample_rate / TICK_FRAMES as f64).round() as u64).max(1);
+        // A power of two keeps the tick arithmetic cheap; 32 frames at least amortize the per-tick
+        // bookkeeping; 5 ms at most keeps the maximum well inside its 10 ms promise.
+        let longest = (MAX_TICK_S * sample_rate).max(32.0) as usize;
+        self.tick_frames = (1usize << longest.ilog2()).clamp(32, 1024);
+        let gate_ticks = (GATE_BLOCK_S * sample_rate / self.tick_frames as f64).round();
+        self.gate_ticks = (gate_ticks as u64).max(1);
+        let (window_frames, tick_frames) = (self.window_frames, self.tick_frames);
         self.windows = (0..self.channels)
-            .map(|_| ChannelWindow::new(self.window_frames))
+            .map(|_| ChannelWindow::new(window_frames, tick_frames))
             .collect();
         self.reset();
     }

@@ -161,7 +161,11 @@ fn silence_huge_input_and_no_allocation() {
             );
             assert_eq!(meter.read().level_dbfs[0], f32::NEG_INFINITY);
             assert_finite_at_f32_max(&mut meter, channels, |r: &PpmReading| {
-                r.level_dbfs.iter().chain(&r.max_dbfs).map(|&x| db_key(x)).collect()
+                r.level_dbfs
+                    .iter()
+                    .chain(&r.max_dbfs)
+                    .map(|&x| db_key(x))
+                    .collect()
             });
         }
     }

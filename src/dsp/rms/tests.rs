@@ -108,7 +108,9 @@ fn max_catches_a_short_burst_and_integration_gates_silence() {
         assert_eq!(meter.read().current_dbfs[0], f32::NEG_INFINITY);
 
         // Ten gate blocks of tone then ten of silence: the gated level ignores the silence.
-        let block = ((GATE_BLOCK_S * rate / TICK_FRAMES as f64).round() as usize) * TICK_FRAMES;
+        let tick = meter.tick_frames();
+        assert_eq!(tick, if rate < 90_000.0 { 128 } else { 256 });
+        let block = ((GATE_BLOCK_S * rate / tick as f64).round() as usize) * tick;
         let tone: Vec<f32> = sine(rate, 1000.0, -20.0, 1.0, 0.0)
             .into_iter()
             .cycle()
