@@ -10,5 +10,10 @@
 pub mod gain;
 pub mod loudness;
 pub mod meter;
+pub mod peak;
+pub mod ppm;
+pub mod rms;
 pub mod signals;
+pub mod true_peak;
 pub mod units;
+pub mod vu;
