@@ -1,0 +1,273 @@
+//! One channel of the RMS meter: the ring of squares and the sums kept on the tick grid.
+
+/// When the running window sum falls below this fraction of its high-water mark, it is
+/// recomputed: f64 keeps about 16 digits, so after a fall of 9 decades the running sum still has
+/// about 7 correct digits, and the recomputation keeps it that way.
+const CANCELLATION_RATIO: f64 = 1e-9;
+
+/// Sliding-window, integrated and gated sums of one channel.
+///
+/// The ring slot of frame `t` (counted from reset) is `t % ring.len()`, tracked incrementally. The ring holds `window + tick` squares: enough for the frames of the
+/// window plus the frames leaving it during one tick.
+#[derive(Clone, Debug)]
+pub(super) struct ChannelWindow {
+    /// Squares of the most recent frames, in f64 so that 1e30 squares without overflow.
+    ring: Vec<f64>,
+    /// Window length in frames.
+    window: u64,
+    /// Tick length in frames (a power of two).
+    tick: u64,
+    /// Ring slot of the next frame (frames since reset modulo the ring length).
+    slot: usize,
+    /// Sum of the squares in the window ending at the last complete tick.
+    sum: f64,
+    /// Sum of the squares of all complete ticks since reset.
+    integrated_sum: f64,
+    /// Sum of the squares of the complete ticks of the gate block in progress.
+    gate_sum: f64,
+    /// Complete ticks in the gate block in progress.
+    gate_ticks_done: u64,
+    /// Sum of the squares of the gate blocks that passed the gate.
+    gated_sum: f64,
+    /// Frames in the gate blocks that passed the gate.
+    gated_frames: u64,
+    /// End (exclusive frame index) of the last complete tick that was not digital silence.
+    last_loud_end: u64,
+    /// Ticks left until the window sum is next recomputed from scratch.
+    ticks_until_recompute: u64,
+    /// Largest window sum since the sum was last recomputed from scratch.
+    sum_high_water: f64,
+    /// Largest window mean square seen at a tick boundary.
+    tick_max_ms: f64,
+    /// Mean square over the window ending now (after the last process call).
+    pub current_ms: f64,
+    /// Largest window mean square since reset (tick boundaries and now).
+    pub max_ms: f64,
+    /// Mean square of everything since reset.
+    pub integrated_ms: f64,
+    /// Mean square over the gate blocks above the gate.
+    pub gated_ms: f64,
+}
+
+impl ChannelWindow {
+    pub(super) fn new(window_frames: usize, tick_frames: usize) -> Self {
+        Self {
+            ring: vec![0.0; window_frames + tick_frames],
+            window: window_frames as u64,
+            tick: tick_frames as u64,
+            slot: 0,
+            sum: 0.0,
+            integrated_sum: 0.0,
+            gate_sum: 0.0,
+            gate_ticks_done: 0,
+            gated_sum: 0.0,
+            gated_frames: 0,
+            last_loud_end: 0,
+            ticks_until_recompute: 0,
+            sum_high_water: 0.0,
+            tick_max_ms: 0.0,
+            current_ms: 0.0,
+            max_ms: 0.0,
+            integrated_ms: 0.0,
+            gated_ms: 0.0,
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        self.ring.fill(0.0);
+        self.slot = 0;
+        self.sum = 0.0;
+        self.integrated_sum = 0.0;
+        self.gate_sum = 0.0;
+        self.gate_ticks_done = 0;
+        self.gated_sum = 0.0;
+        self.gated_frames = 0;
+        self.last_loud_end = 0;
+        self.ticks_until_recompute = 0;
+        self.sum_high_water = 0.0;
+        self.tick_max_ms = 0.0;
+        self.current_ms = 0.0;
+        self.max_ms = 0.0;
+        self.integrated_ms = 0.0;
+        self.gated_ms = 0.0;
+    }
+
+    /// Appends `samples`, the frames starting at absolute index `start`, then updates the
+    /// readings for the frame after them. `gate_ticks` is the gate block length in ticks and
+    /// `gate_ms` the gate as a mean square.
+    pub(super) fn push(&mut self, start: u64, samples: &[f32], gate_ticks: u64, gate_ms: f64) {
+        let mut t = start;
+        let mut rest = samples;
+        let tick_mask = self.tick - 1;
+        while !rest.is_empty() {
+            let into_tick = (t & tick_mask) as usize;
+            let take = (self.tick as usize - into_tick).min(rest.len());
+            let (piece, tail) = rest.split_at(take);
+            rest = tail;
+            self.write_squares(piece);
+            t += take as u64;
+            if t & tick_mask == 0 {
+                self.complete_tick(t, gate_ticks, gate_ms);
+            }
+        }
+        self.update_readings(t, gate_ms);
+    }
+
+    /// `slot + ahead` wrapped into the ring (`slot` in the ring, `ahead` at most its length).
+    #[inline]
+    fn wrap(&self, slot: usize, ahead: usize) -> usize {
+        let s = slot + ahead;
+        if s >= self.ring.len() {
+            s - self.ring.len()
+        } else {
+            s
+        }
+    }
+
+    /// Writes the squares of `piece` at the write slot and advances it.
+    fn write_squares(&mut self, piece: &[f32]) {
+        let len = self.ring.len();
+        let slot = self.slot;
+        let first = piece.len().min(len - slot);
+        let (a, b) = piece.split_at(first);
+        if let Some(dst) = self.ring.get_mut(slot..slot + a.len()) {
+            square_into(dst, a);
+        }
+        if let Some(dst) = self.ring.get_mut(..b.len()) {
+            square_into(dst, b);
+        }
+        self.slot = self.wrap(slot, piece.len());
+    }
+
+    /// Sum of `count` squares starting at ring slot `slot` (wrapping), in a fixed order. Slots
+    /// not written since reset hold zeros, which stand for the frames before reset.
+    fn ring_sum(&self, slot: usize, count: usize) -> f64 {
+        let len = self.ring.len();
+        let count = count.min(len);
+        let first = count.min(len - slot.min(len));
+        let a = self.ring.get(slot..slot + first).map_or(0.0, sum_lanes);
+        let b = self.ring.get(..count - first).map_or(0.0, sum_lanes);
+        a + b
+    }
+
+    fn complete_tick(&mut self, end: u64, gate_ticks: u64, gate_ms: f64) {
+        // The ring holds window + tick frames, so frame f - window - tick shares its slot with
+        // frame f: the frames leaving the window are the ones the next tick will overwrite.
+        let (tick, window) = (self.tick as usize, self.window as usize);
+        let len = self.ring.len();
+        let new = self.ring_sum(self.wrap(self.slot, len - tick), tick);
+        let old = self.ring_sum(self.slot, tick);
+        if new > 0.0 {
+            self.last_loud_end = end;
+        }
+        // Recompute once per window length (counted down: no division per tick).
+        let due = self.ticks_until_recompute == 0;
+        self.ticks_until_recompute = if due {
+            self.window / self.tick
+        } else {
+            self.ticks_until_recompute - 1
+        };
+        let running = self.sum + new - old;
+        self.sum = if self.last_loud_end + self.window <= end {
+            // Only digital silence in the window: exactly zero, whatever rounding left behind.
+            0.0
+        } else if due || running < self.sum_high_water * CANCELLATION_RATIO {
+            // Start afresh from the stored squares once per window, so rounding cannot pile up,
+            // and whenever the sum has fallen so far that the rounding residue of the loud past
+            // could show (a quiet passage after a very loud one).
+            self.sum_high_water = 0.0;
+            self.ring_sum(self.wrap(self.slot, tick), window)
+        } else {
+            running.max(0.0)
+        };
+        self.sum_high_water = self.sum_high_water.max(self.sum);
+        // NOTE: the maximum only takes full windows: the first few milliseconds of a steady tone,
+        // averaged over less than one period, would otherwise read high (by 0.14 dB for a 997 Hz
+        // sine at 44.1 kHz) and stick in the maximum. The reading "now" still counts (below).
+        if end >= self.window {
+            self.tick_max_ms = self.tick_max_ms.max(self.sum / self.window as f64);
+        }
+        self.integrated_sum += new;
+        self.gate_sum += new;
+        self.gate_ticks_done += 1;
+        if self.gate_ticks_done == gate_ticks {
+            let block_frames = gate_ticks * self.tick;
+            if self.gate_sum / block_frames as f64 > gate_ms {
+                self.gated_sum += self.gate_sum;
+                self.gated_frames += block_frames;
+            }
+            self.gate_sum = 0.0;
+            self.gate_ticks_done = 0;
+        }
+    }
+
+    /// Readings for "now" = frame `now`, including the incomplete tick in progress.
+    fn update_readings(&mut self, now: u64, gate_ms: f64) {
+        if now == 0 {
+            return;
+        }
+        let into_tick = now & (self.tick - 1);
+        let (into, tick, window) = (into_tick as usize, self.tick as usize, self.window as usize);
+        let len = self.ring.len();
+        let tick_start_slot = self.wrap(self.slot, len - into);
+        let new = self.ring_sum(tick_start_slot, into);
+        let old = self.ring_sum(self.wrap(tick_start_slot, tick), into);
+        let loud_end = if new > 0.0 { now } else { self.last_loud_end };
+        let running = self.sum + new - old;
+        let sum = if loud_end + self.window <= now {
+            0.0
+        } else if running < self.sum * CANCELLATION_RATIO {
+            // Rare: most of the window's energy left it during this partial tick.
+            self.ring_sum(self.wrap(self.slot, tick), window)
+        } else {
+            running.max(0.0)
+        };
+        self.current_ms = sum / now.min(self.window) as f64;
+        self.max_ms = self.tick_max_ms.max(self.current_ms);
+        self.integrated_ms = (self.integrated_sum + new) / now as f64;
+        let gate_frames = self.gate_ticks_done * self.tick + into_tick;
+        let gate_sum = self.gate_sum + new;
+        let (mut gated_sum, mut gated_frames) = (self.gated_sum, self.gated_frames);
+        if gate_frames > 0 && gate_sum / gate_frames as f64 > gate_ms {
+            gated_sum += gate_sum;
+            gated_frames += gate_frames;
+        }
+        self.gated_ms = if gated_frames > 0 {
+            gated_sum / gated_frames as f64
+        } else {
+            0.0
+        };
+    }
+}
+
+/// Writes the f64 squares of `src` into `dst` (equal lengths; vectorizes).
+#[inline]
+fn square_into(dst: &mut [f64], src: &[f32]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        let x = f64::from(x);
+        *d = x * x;
+    }
+}
+
+/// Sum in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
+/// into four independent vector accumulators (a plain `iter().sum()` of floats must stay
+/// sequential, and a single vector accumulator would wait on its own latency every step).
+#[inline]
+fn sum_lanes(values: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 16];
+    let mut chunks = values.chunks_exact(16);
+    for c in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(c) {
+            *lane += v;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().fold(0.0, |a, &v| a + v);
+    let mut width = 8;
+    while width > 0 {
+        for i in 0..width {
+            lanes[i] += lanes[i + width];
+        }
+        width /= 2;
+    }
+    lanes[0] + tail
+}
