@@ -21,6 +21,8 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use trimeter::dsp::meter::MAX_CHANNELS;
 
+use crate::wav_in::{PlanarSample, WavCoding, WavReader};
+
 /// The lowest sample rate the meters are specified for, in Hz.
 pub const MIN_SAMPLE_RATE_HZ: u32 = 8_000;
 /// The highest sample rate the meters are specified for, in Hz.
@@ -84,11 +86,21 @@ pub struct AudioInfo {
     pub declared_frames: Option<u64>,
 }
 
+/// Who decodes a file.
+enum Backend {
+    /// Plain PCM / float WAV, read directly.
+    Wav(WavReader),
+    /// Everything else.
+    Symphonia {
+        format: Box<dyn FormatReader>,
+        decoder: Box<dyn AudioDecoder>,
+        track_id: u32,
+    },
+}
+
 /// An open file that yields decoded planar packets.
 pub struct Source {
-    format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
-    track_id: u32,
+    backend: Backend,
     info: AudioInfo,
     /// Frames decoded so far.
     decoded_frames: u64,
@@ -108,6 +120,9 @@ impl Source {
         }
         if meta.len() == 0 {
             return Err("empty file (0 bytes)".into());
+        }
+        if let Some(reader) = WavReader::open(path).map_err(|err| format!("read error: {err}"))? {
+            return Self::from_wav(reader);
         }
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -141,24 +156,44 @@ impl Source {
         let sample_rate_hz = params.sample_rate.ok_or_else(|| "the file declares no sample rate".to_string())?;
         let channel_set = params.channels.clone().ok_or_else(|| "the file declares no channel layout".to_string())?;
         let channels = channel_set.count();
-        if channels == 0 || channels > MAX_CHANNELS {
-            return Err(format!("unsupported channel count {channels} (1 to {MAX_CHANNELS} supported)"));
-        }
-        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
-            return Err(format!(
-                "unsupported sample rate {sample_rate_hz} Hz ({MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz supported)"
-            ));
-        }
+        check_layout(channels, sample_rate_hz)?;
         let encoding = encoding_of(params.codec, params.bits_per_sample)?;
         let wave_channel_mask = wave_mask(&channel_set);
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|err| describe_error("unsupported codec", &err))?;
         Ok(Self {
-            format,
-            decoder,
-            track_id,
+            backend: Backend::Symphonia { format, decoder, track_id },
             info: AudioInfo { sample_rate_hz, channels, wave_channel_mask, container, encoding, declared_frames },
+            decoded_frames: 0,
+        })
+    }
+
+    /// A source on the direct WAV reader.
+    fn from_wav(reader: WavReader) -> Result<Self, String> {
+        let header = *reader.header();
+        check_layout(header.channels, header.sample_rate_hz)?;
+        let encoding = match header.coding {
+            WavCoding::U8 => Encoding::Int { bits: 8 },
+            WavCoding::I16 => Encoding::Int { bits: 16 },
+            WavCoding::I24 => Encoding::Int { bits: 24 },
+            WavCoding::I32 => Encoding::Int { bits: 32 },
+            WavCoding::F32 => Encoding::Float { bits: 32 },
+            WavCoding::F64 => Encoding::Float { bits: 64 },
+        };
+        // A mask that does not name exactly one position per channel cannot assign weights:
+        // use the BS.1770 defaults for the count instead.
+        let wave_channel_mask = header.channel_mask.filter(|m| m.count_ones() as usize == header.channels);
+        Ok(Self {
+            backend: Backend::Wav(reader),
+            info: AudioInfo {
+                sample_rate_hz: header.sample_rate_hz,
+                channels: header.channels,
+                wave_channel_mask,
+                container: Container::Wav,
+                encoding,
+                declared_frames: Some(header.declared_frames),
+            },
             decoded_frames: 0,
         })
     }
@@ -179,9 +214,17 @@ impl Source {
     ///
     /// # Errors
     /// Corrupt or truncated data, or a stream whose layout changes midway.
-    pub fn next_packet_into<S: ConvertibleSample>(&mut self, planes: &mut Vec<Vec<S>>) -> Result<bool, String> {
+    pub fn next_packet_into<S: ConvertibleSample + PlanarSample>(&mut self, planes: &mut Vec<Vec<S>>) -> Result<bool, String> {
+        let (format, decoder, track_id) = match &mut self.backend {
+            Backend::Wav(reader) => {
+                let frames = reader.read_into(planes).map_err(|err| format!("read error: {err}"))?;
+                self.decoded_frames += frames as u64;
+                return if frames == 0 { self.finish().map(|()| false) } else { Ok(true) };
+            }
+            Backend::Symphonia { format, decoder, track_id } => (format, decoder, *track_id),
+        };
         loop {
-            let packet = match self.format.next_packet() {
+            let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return self.finish().map(|()| false),
                 Err(SymphoniaError::IoError(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -189,10 +232,10 @@ impl Source {
                 }
                 Err(err) => return Err(describe_error("corrupt data", &err)),
             };
-            if packet.track_id != self.track_id {
+            if packet.track_id != track_id {
                 continue;
             }
-            let decoded = match self.decoder.decode(&packet) {
+            let decoded = match decoder.decode(&packet) {
                 Ok(decoded) => decoded,
                 Err(SymphoniaError::IoError(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Err(format!("truncated file: the data ends early after {} frames", self.decoded_frames));
@@ -228,6 +271,19 @@ impl Source {
         }
         Ok(())
     }
+}
+
+/// Checks the channel count and sample rate against what the meters support.
+fn check_layout(channels: usize, sample_rate_hz: u32) -> Result<(), String> {
+    if channels == 0 || channels > MAX_CHANNELS {
+        return Err(format!("unsupported channel count {channels} (1 to {MAX_CHANNELS} supported)"));
+    }
+    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+        return Err(format!(
+            "unsupported sample rate {sample_rate_hz} Hz ({MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz supported)"
+        ));
+    }
+    Ok(())
 }
 
 /// Classifies a codec.

@@ -12,6 +12,7 @@ mod args;
 mod decode;
 mod report;
 mod stage;
+mod wav_in;
 mod wav_out;
 
 use std::collections::HashSet;
