@@ -32,35 +32,38 @@ for i in $(seq 1 "$FILES"); do
     ffmpeg -v error -ss $(((i - 1) * PART)) -t "$PART" -i "$WORK/long.wav" -c copy "$WORK/part$i.wav"
 done
 
-# Best of three wall-clock runs, in seconds.
+# Best of three runs: prints "WALL CPU" in seconds (CPU = user + system, which other load on a
+# shared machine disturbs less than wall-clock time).
 best_of_3() {
-    local best=""
+    local best="" best_cpu=""
     for _ in 1 2 3; do
-        local start end t
-        start=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s.%N)
-        t=$(echo "$end - $start" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+        /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$@" >/dev/null 2>&1
+        read -r wall user sys <"$WORK/time"
+        local cpu
+        cpu=$(echo "$user + $sys" | bc -l)
+        if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc -l)" = 1 ]; then best=$wall; fi
+        if [ -z "$best_cpu" ] || [ "$(echo "$cpu < $best_cpu" | bc -l)" = 1 ]; then best_cpu=$cpu; fi
     done
-    printf '%.3f' "$best"
+    printf '%.3f %.3f' "$best" "$best_cpu"
 }
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
 
 # Warm the page cache so both tools read from memory.
 cat "$WORK"/*.wav >/dev/null
 
 echo "One ${MINUTES}-minute file, one core (taskset -c 0):"
-T_FF=$(best_of_3 taskset -c 0 ffmpeg -nostats -hide_banner -i "$WORK/long.wav" -af ebur128=peak=true -f null -)
-T_TM=$(RAYON_NUM_THREADS=1 best_of_3 taskset -c 0 "$BIN" analyze --json "$WORK/long.wav")
-echo "  ffmpeg ebur128=peak=true : ${T_FF} s"
-echo "  trimeter analyze         : ${T_TM} s"
-echo "  ratio (ffmpeg / trimeter): $(echo "scale=1; $T_FF / $T_TM" | bc -l)x"
-echo "  trimeter per stereo frame: $(echo "scale=2; $T_TM * 1000000000 / ($SECONDS_LONG * 48000)" | bc -l) ns (decode + all meters)"
+read -r FF_WALL FF_CPU <<<"$(best_of_3 taskset -c 0 ffmpeg -nostats -hide_banner -i "$WORK/long.wav" -af ebur128=peak=true -f null -)"
+read -r TM_WALL TM_CPU <<<"$(RAYON_NUM_THREADS=1 best_of_3 taskset -c 0 "$BIN" analyze --json "$WORK/long.wav")"
+echo "                             wall s   cpu s"
+echo "  ffmpeg ebur128=peak=true : ${FF_WALL}   ${FF_CPU}"
+echo "  trimeter analyze         : ${TM_WALL}   ${TM_CPU}"
+echo "  ratio (ffmpeg / trimeter): $(ratio "$FF_WALL" "$TM_WALL")x wall, $(ratio "$FF_CPU" "$TM_CPU")x cpu"
+echo "  trimeter per stereo frame: $(echo "scale=2; $TM_CPU * 1000000000 / ($SECONDS_LONG * 48000)" | bc -l) ns cpu (decode + all meters + process start)"
 
 CORES=$(nproc)
 echo "${FILES} files of ${PART} s, 1 thread vs ${CORES} threads:"
-T_1=$(RAYON_NUM_THREADS=1 best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)
-T_N=$(RAYON_NUM_THREADS="$CORES" best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)
-echo "  1 thread  : ${T_1} s"
-echo "  ${CORES} threads : ${T_N} s"
-echo "  speed-up  : $(echo "scale=2; $T_1 / $T_N" | bc -l)x on ${CORES} cores"
+read -r T_1 _ <<<"$(RAYON_NUM_THREADS=1 best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)"
+read -r T_N _ <<<"$(RAYON_NUM_THREADS="$CORES" best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)"
+echo "  1 thread  : ${T_1} s wall"
+echo "  ${CORES} threads : ${T_N} s wall"
+echo "  speed-up  : $(echo "scale=2; $T_1 / $T_N" | bc -l)x on ${CORES} cores (wall; needs an otherwise idle machine)"
