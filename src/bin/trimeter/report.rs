@@ -150,10 +150,20 @@ impl FileReport {
     }
 }
 
+/// Formats with one decimal; values that round to zero print without a minus sign.
+fn one_decimal(value: f32, signed: bool) -> String {
+    let value = if (value * 10.0).round() == 0.0 { 0.0 } else { value };
+    if signed {
+        format!("{value:+.1}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
 /// Formats a level with one decimal; silence as `-inf`, unknown as `-`.
 fn cell(value: Option<f32>, silent_is_inf: bool) -> String {
     match value {
-        Some(v) => format!("{v:.1}"),
+        Some(v) => one_decimal(v, false),
         None if silent_is_inf => "-inf".into(),
         None => "-".into(),
     }
@@ -184,7 +194,7 @@ pub fn table(reports: &[FileReport]) -> String {
             cell(r.momentary_max_lufs, true),
             cell(r.short_term_max_lufs, true),
             cell(r.plr_lu, false),
-            r.suggested_trim_db.map_or("-".into(), |t| format!("{t:+.1}")),
+            r.suggested_trim_db.map_or("-".into(), |t| one_decimal(t, true)),
             format!("{}:{:04.1}", (duration / 60.0).floor(), duration % 60.0),
         ]);
     }
