@@ -252,6 +252,30 @@ fn bad_inputs_fail_alone_with_a_reason_and_exit_1() {
 }
 
 #[test]
+fn corrupt_and_truncated_flac_fail() {
+    let dir = temp_dir();
+    let source = dir.path().join("source.wav");
+    write_wav(&source, 48_000, &stereo(tone(48_000, -12.0, 5.0)), Fmt::I24, None);
+    let flac = dir.path().join("good.flac");
+    ffmpeg(&source, &flac, &[]);
+    let bytes = std::fs::read(&flac).unwrap();
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    for byte in &mut damaged[middle..middle + 2000] {
+        *byte ^= 0x5a;
+    }
+    let corrupt = dir.path().join("corrupt.flac");
+    std::fs::write(&corrupt, damaged).unwrap();
+    let truncated = dir.path().join("truncated.flac");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let (code, reports) = analyze_json(&[&flac, &corrupt, &truncated], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(reports[0]["ok"], Value::Bool(true));
+    assert!(reports[1]["error"].as_str().unwrap().contains("corrupt"), "{}", reports[1]);
+    assert!(reports[2]["error"].as_str().unwrap().contains("truncated"), "{}", reports[2]);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let dir = temp_dir();
     let good = dir.path().join("good.wav");

@@ -263,8 +263,10 @@ impl Source {
             // NOTE: Only fewer frames than declared is an error; lossy decoders can legitimately
             // produce a few more frames than a container's estimate.
             if self.decoded_frames < declared && matches!(self.info.container, Container::Wav | Container::Aiff | Container::Flac) {
+                // Symphonia skips FLAC frames that fail their checksum, so a corrupt FLAC file
+                // also ends up here.
                 return Err(format!(
-                    "truncated file: {} of the {} declared frames present",
+                    "truncated or corrupt file: only {} of the {} declared frames decoded",
                     self.decoded_frames, declared
                 ));
             }
