@@ -80,7 +80,9 @@ impl TruePeakMode {
 /// True-peak meter (dBTP): hold-and-fall display, maxima, latched clip and over counters.
 #[derive(Clone, Debug)]
 pub struct TruePeakMeter {
+    /// The over-sampling mode.
     mode: TruePeakMode,
+    /// Maxima, counters and display state, fed with true-peak magnitudes.
     tracker: PeakTracker,
     /// Prepared channel count.
     channels: usize,
