@@ -186,6 +186,10 @@ fn works_from_8_to_768_khz() {
         run_blocks(&mut meter, &[tone.clone(), tone], 4096);
         let r = meter.read();
         assert!((r.max_db[0] - -6.0).abs() < 0.01, "{rate}: {}", r.max_db[0]);
-        assert!((r.current_db[1] - -6.0).abs() < 0.01, "{rate}: {}", r.current_db[1]);
+        assert!(
+            (r.current_db[1] - -6.0).abs() < 0.01,
+            "{rate}: {}",
+            r.current_db[1]
+        );
     }
 }
