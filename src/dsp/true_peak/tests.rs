@@ -241,9 +241,6 @@ fn worst_single_crest_under_read(mode: TruePeakMode, rate: f64, top: f64) -> f64
             worst = worst.min(20.0 * best.log10());
             k += 1;
         }
-        if std::env::var_os("TP_DEBUG").is_some() {
-            eprintln!("{mode:?} {rate} {f:.0} Hz: running worst {worst:.3}");
-        }
         f *= 1.07;
     }
     let _ = ratio;
