@@ -4,13 +4,15 @@
 
 use std::sync::Arc;
 
-use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::context::gui::GuiContext;
-use nice_plug_egui::Frame;
+use nice_plug::editor::dpi::LogicalSize;
 use nice_plug_egui::widgets::ParamSlider;
-use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
+use nice_plug_egui::Frame;
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
+};
 
-use crate::dsp::readout::{ReadoutReader, Readings};
+use crate::dsp::readout::{Readings, ReadoutReader};
 use crate::params::TrimeterParams;
 
 pub mod peak_meter;
@@ -34,8 +36,16 @@ pub fn create(
     repaint: RepaintNotifier,
     readout: ReadoutReader,
 ) -> Option<EguiEditor<TrimeterEditor>> {
-    let settings = EguiNiceSettings { title: "Trimeter".to_string(), ..EguiNiceSettings::default() };
-    create_egui_editor(state, repaint, settings, TrimeterEditor::new(params, readout))
+    let settings = EguiNiceSettings {
+        title: "Trimeter".to_string(),
+        ..EguiNiceSettings::default()
+    };
+    create_egui_editor(
+        state,
+        repaint,
+        settings,
+        TrimeterEditor::new(params, readout),
+    )
 }
 
 /// The editor's own state, kept between openings of the window.
@@ -50,12 +60,22 @@ pub struct TrimeterEditor {
 
 impl TrimeterEditor {
     fn new(params: Arc<TrimeterParams>, readout: ReadoutReader) -> Self {
-        Self { params, readout, gui_context: None, readings: Readings::default() }
+        Self {
+            params,
+            readout,
+            gui_context: None,
+            readings: Readings::default(),
+        }
     }
 }
 
 impl NiceEguiApp for TrimeterEditor {
-    fn build(&mut self, _egui_ctx: egui::Context, gui_context: GuiContext, _frame: &mut Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui_context: GuiContext,
+        _frame: &mut Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(gui_context);
         Ok(())
     }
@@ -76,9 +96,19 @@ impl NiceEguiApp for TrimeterEditor {
                 ui.add(ParamSlider::for_param(&self.params.trim_db, &setter).with_width(200.0));
                 ui.label("Output Makeup");
                 ui.add(ParamSlider::for_param(&self.params.makeup_db, &setter).with_width(200.0));
-                ui.label(format!("Applied: trim {} dB, makeup {} dB", format_db(frame.trim_db), format_db(frame.makeup_db)));
+                ui.label(format!(
+                    "Applied: trim {} dB, makeup {} dB",
+                    format_db(frame.trim_db),
+                    format_db(frame.makeup_db)
+                ));
                 if frame.input.non_finite_samples > 0 {
-                    ui.colored_label(egui::Color32::RED, format!("{} non-finite input samples replaced by silence", frame.input.non_finite_samples));
+                    ui.colored_label(
+                        egui::Color32::RED,
+                        format!(
+                            "{} non-finite input samples replaced by silence",
+                            frame.input.non_finite_samples
+                        ),
+                    );
                 }
             });
             meter_group(ui, "Out", &self.readings, false);

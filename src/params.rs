@@ -69,11 +69,18 @@ impl TrimeterParams {
 /// A -36..+36 dB gain parameter. Smoothing is done by the gain stage (src/dsp/gain.rs), which
 /// ramps in the dB domain sample by sample, so the parameter itself is not smoothed.
 fn gain_param(name: &str) -> FloatParam {
-    FloatParam::new(name, 0.0, FloatRange::Linear { min: -GAIN_RANGE_DB, max: GAIN_RANGE_DB })
-        .with_step_size(0.01)
-        .with_unit(" dB")
-        .with_value_to_string(Arc::new(db_to_string))
-        .with_string_to_value(Arc::new(string_to_db))
+    FloatParam::new(
+        name,
+        0.0,
+        FloatRange::Linear {
+            min: -GAIN_RANGE_DB,
+            max: GAIN_RANGE_DB,
+        },
+    )
+    .with_step_size(0.01)
+    .with_unit(" dB")
+    .with_value_to_string(Arc::new(db_to_string))
+    .with_string_to_value(Arc::new(string_to_db))
 }
 
 /// Formats a dB value with two decimals (the unit is appended by the host or by nice-plug).
@@ -117,7 +124,11 @@ mod tests {
     #[test]
     fn parameter_ids_are_pinned() {
         let params = TrimeterParams::default();
-        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        let ids: Vec<String> = params
+            .param_map()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
         assert_eq!(ids, PARAM_IDS);
     }
 
@@ -139,9 +150,14 @@ mod tests {
     #[test]
     fn params_format_through_nice_plug_with_unit() {
         let params = TrimeterParams::default();
-        let text = params.trim_db.normalized_value_to_string(params.trim_db.preview_normalized(6.0), true);
+        let text = params
+            .trim_db
+            .normalized_value_to_string(params.trim_db.preview_normalized(6.0), true);
         assert_eq!(text, "6.00 dB");
-        let normalized = params.trim_db.string_to_normalized_value("6.00 dB").unwrap();
+        let normalized = params
+            .trim_db
+            .string_to_normalized_value("6.00 dB")
+            .unwrap();
         assert!((params.trim_db.preview_plain(normalized) - 6.0).abs() < 1e-4);
         assert!(params.bypass.flags().contains(ParamFlags::BYPASS));
         assert_eq!(string_to_polarity(&polarity_to_string(true)), Some(true));

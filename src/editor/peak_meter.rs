@@ -24,10 +24,22 @@ pub fn peak_bar(ui: &mut Ui, size: Vec2, bar: PeakBar) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
     let painter = ui.painter_at(rect);
     let lamp = Rect::from_min_size(rect.min, Vec2::new(rect.width(), CLIP_LAMP_HEIGHT));
-    painter.rect_filled(lamp, 1.0, if bar.clipped { Color32::RED } else { Color32::from_gray(40) });
+    painter.rect_filled(
+        lamp,
+        1.0,
+        if bar.clipped {
+            Color32::RED
+        } else {
+            Color32::from_gray(40)
+        },
+    );
     let track = Rect::from_min_max(rect.min + Vec2::new(0.0, CLIP_LAMP_HEIGHT + 2.0), rect.max);
     painter.rect_filled(track, 1.0, Color32::from_gray(24));
-    let level = db_to_fraction(bar.current_db.max(bar.recent_max_db), PEAK_FLOOR_DB, PEAK_TOP_DB);
+    let level = db_to_fraction(
+        bar.current_db.max(bar.recent_max_db),
+        PEAK_FLOOR_DB,
+        PEAK_TOP_DB,
+    );
     let fill_top = track.bottom() - level * track.height();
     let color = if bar.current_db >= 0.0 {
         Color32::RED
@@ -36,11 +48,18 @@ pub fn peak_bar(ui: &mut Ui, size: Vec2, bar: PeakBar) -> egui::Response {
     } else {
         Color32::from_rgb(60, 190, 90)
     };
-    painter.rect_filled(Rect::from_min_max(egui::pos2(track.left(), fill_top), track.max), 0.0, color);
+    painter.rect_filled(
+        Rect::from_min_max(egui::pos2(track.left(), fill_top), track.max),
+        0.0,
+        color,
+    );
     // 0 dBFS and -18 dBFS (the usual average target) as reference lines.
     for (db, gray) in [(0.0, 200), (-18.0, 120)] {
         let y = track.bottom() - db_to_fraction(db, PEAK_FLOOR_DB, PEAK_TOP_DB) * track.height();
-        painter.line_segment([egui::pos2(track.left(), y), egui::pos2(track.right(), y)], Stroke::new(1.0, Color32::from_gray(gray)));
+        painter.line_segment(
+            [egui::pos2(track.left(), y), egui::pos2(track.right(), y)],
+            Stroke::new(1.0, Color32::from_gray(gray)),
+        );
     }
     response
 }

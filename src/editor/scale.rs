@@ -8,7 +8,8 @@ pub const PEAK_TOP_DB: f32 = 6.0;
 /// Where `db` sits on a linear-in-dB scale from `floor_db` (0.0) to `top_db` (1.0), clamped.
 /// Minus infinity and NaN sit at the floor.
 pub fn db_to_fraction(db: f32, floor_db: f32, top_db: f32) -> f32 {
-    if !(db > floor_db) {
+    // NaN fails every comparison, so test for the one case that is on the scale.
+    if db.is_nan() || db <= floor_db {
         return 0.0;
     }
     ((db - floor_db) / (top_db - floor_db)).min(1.0)
@@ -29,7 +30,10 @@ mod tests {
 
     #[test]
     fn fractions_cover_the_scale_and_clamp() {
-        assert_eq!(db_to_fraction(f32::NEG_INFINITY, PEAK_FLOOR_DB, PEAK_TOP_DB), 0.0);
+        assert_eq!(
+            db_to_fraction(f32::NEG_INFINITY, PEAK_FLOOR_DB, PEAK_TOP_DB),
+            0.0
+        );
         assert_eq!(db_to_fraction(f32::NAN, PEAK_FLOOR_DB, PEAK_TOP_DB), 0.0);
         assert_eq!(db_to_fraction(-60.0, PEAK_FLOOR_DB, PEAK_TOP_DB), 0.0);
         assert_eq!(db_to_fraction(6.0, PEAK_FLOOR_DB, PEAK_TOP_DB), 1.0);
