@@ -29,7 +29,9 @@ fn bundle(dir: &Path) -> PathBuf {
     // The library `cargo test` just built sits beside this test binary in target/<profile>/deps.
     let library = exe.parent().unwrap().join("libtrimeter.so");
     assert!(library.exists(), "{} not built", library.display());
-    let arch_dir = dir.join("Trimeter.vst3/Contents").join(format!("{}-linux", std::env::consts::ARCH));
+    let arch_dir = dir
+        .join("Trimeter.vst3/Contents")
+        .join(format!("{}-linux", std::env::consts::ARCH));
     std::fs::create_dir_all(&arch_dir).unwrap();
     std::fs::copy(&library, arch_dir.join("Trimeter.so")).unwrap();
     dir.join("Trimeter.vst3")
@@ -41,10 +43,20 @@ fn pedalboard_loads_sets_processes_and_round_trips_state() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = bundle(dir.path());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vst3_host.py");
-    let output = Command::new(python()).arg(&script).arg(&bundle).output().expect("python runs");
+    let output = Command::new(python())
+        .arg(&script)
+        .arg(&bundle)
+        .output()
+        .expect("python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
-    assert!(output.status.success(), "VST3 host checks failed:\n{stdout}\n{stderr}");
-    assert!(stdout.lines().filter(|l| l.starts_with("ok: ")).count() >= 15, "{stdout}");
+    assert!(
+        output.status.success(),
+        "VST3 host checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.lines().filter(|l| l.starts_with("ok: ")).count() >= 15,
+        "{stdout}"
+    );
 }
