@@ -7,11 +7,13 @@
 //! `process` (never allocates, locks or waits; any block length, same result however the signal
 //! is split) and `read`.
 
+pub mod engine;
 pub mod gain;
 pub mod loudness;
 pub mod meter;
 pub mod peak;
 pub mod ppm;
+pub mod readout;
 pub mod rms;
 pub mod signals;
 pub mod true_peak;

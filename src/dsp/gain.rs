@@ -49,7 +49,10 @@ impl Ramp {
 
     /// A ramp whose changes take `ramp_ms` at `sample_rate`.
     pub fn with_time(value: f32, ramp_ms: f32, sample_rate: f64) -> Self {
-        Self::new(value, (f64::from(ramp_ms) * 1e-3 * sample_rate).round() as u32)
+        Self::new(
+            value,
+            (f64::from(ramp_ms) * 1e-3 * sample_rate).round() as u32,
+        )
     }
 
     /// Starts moving towards `target` (no-op when it is the current target).
@@ -74,7 +77,7 @@ impl Ramp {
 
     /// Advances one sample and returns the new value.
     #[inline]
-    pub fn next(&mut self) -> f32 {
+    pub fn step(&mut self) -> f32 {
         if self.samples_left > 0 {
             self.samples_left -= 1;
             self.current = if self.samples_left == 0 {
@@ -167,7 +170,13 @@ impl GainStage {
 
     /// Sizes the stage for `sample_rate` and chunks of up to `max_block` frames of `channels`
     /// channels, and jumps to `targets`. Allocates.
-    pub fn prepare(&mut self, sample_rate: f64, max_block: usize, channels: usize, targets: &GainTargets) {
+    pub fn prepare(
+        &mut self,
+        sample_rate: f64,
+        max_block: usize,
+        channels: usize,
+        targets: &GainTargets,
+    ) {
         self.trim_db = Ramp::with_time(0.0, GAIN_RAMP_MS, sample_rate);
         self.makeup_db = Ramp::with_time(0.0, GAIN_RAMP_MS, sample_rate);
         self.polarity = [Ramp::with_time(1.0, POLARITY_RAMP_MS, sample_rate); MAX_CHANNELS];
@@ -238,7 +247,7 @@ impl GainStage {
             let polarity = &mut self.polarity[channel];
             if polarity.is_ramping() || polarity.value() != 1.0 {
                 for sample in samples.iter_mut() {
-                    *sample *= polarity.next();
+                    *sample *= polarity.step();
                 }
             }
         }
@@ -251,7 +260,8 @@ impl GainStage {
     /// just handled; afterwards it holds the output (and the output-meter signal).
     pub fn process_output(&mut self, block: &mut [&mut [f32]]) {
         let frames = self.dry_frames.min(block.first().map_or(0, |c| c.len()));
-        let ramping = self.trim_db.is_ramping() || self.makeup_db.is_ramping() || self.wet.is_ramping();
+        let ramping =
+            self.trim_db.is_ramping() || self.makeup_db.is_ramping() || self.wet.is_ramping();
         if !ramping {
             // The common case: one constant factor per block.
             let gain = db_to_gain(self.trim_db.value() + self.makeup_db.value());
@@ -275,8 +285,8 @@ impl GainStage {
         // While anything moves, every channel must see the same per-sample gain, so step the
         // ramps once per frame and apply across channels.
         for frame in 0..frames {
-            let gain = db_to_gain(self.trim_db.next() + self.makeup_db.next());
-            let wet = self.wet.next();
+            let gain = db_to_gain(self.trim_db.step() + self.makeup_db.step());
+            let wet = self.wet.step();
             for (samples, dry) in block.iter_mut().zip(&self.dry) {
                 if let (Some(s), Some(&d)) = (samples.get_mut(frame), dry.get(frame)) {
                     *s = wet * gain * *s + (1.0 - wet) * d;
@@ -305,7 +315,8 @@ mod tests {
             while chunk_done < len {
                 let start = offset + chunk_done;
                 let end = offset + len;
-                let mut block: Vec<&mut [f32]> = planar.iter_mut().map(|c| &mut c[start..end]).collect();
+                let mut block: Vec<&mut [f32]> =
+                    planar.iter_mut().map(|c| &mut c[start..end]).collect();
                 let done = nice_assert_no_alloc::assert_no_alloc(|| {
                     let done = stage.process_input(&mut block);
                     stage.process_output(&mut block);
@@ -321,7 +332,11 @@ mod tests {
     }
 
     fn targets(trim_db: f32, makeup_db: f32) -> GainTargets {
-        GainTargets { trim_db, makeup_db, ..GainTargets::default() }
+        GainTargets {
+            trim_db,
+            makeup_db,
+            ..GainTargets::default()
+        }
     }
 
     #[test]
@@ -345,7 +360,12 @@ mod tests {
         let reference = {
             let mut stage = GainStage::new();
             stage.prepare(sr, 16384, 2, &targets(0.0, 0.0));
-            stage.set_targets(&GainTargets { trim_db: 12.0, makeup_db: -3.0, invert: [true; MAX_CHANNELS], bypass: false });
+            stage.set_targets(&GainTargets {
+                trim_db: 12.0,
+                makeup_db: -3.0,
+                invert: [true; MAX_CHANNELS],
+                bypass: false,
+            });
             let mut planar = vec![input.clone(), input.clone()];
             run(&mut stage, &mut planar, &[input.len()]);
             planar
@@ -358,7 +378,12 @@ mod tests {
         ] {
             let mut stage = GainStage::new();
             stage.prepare(sr, max_block, 2, &targets(0.0, 0.0));
-            stage.set_targets(&GainTargets { trim_db: 12.0, makeup_db: -3.0, invert: [true; MAX_CHANNELS], bypass: false });
+            stage.set_targets(&GainTargets {
+                trim_db: 12.0,
+                makeup_db: -3.0,
+                invert: [true; MAX_CHANNELS],
+                bypass: false,
+            });
             let mut planar = vec![input.clone(), input.clone()];
             run(&mut stage, &mut planar, &splits);
             assert_eq!(planar, reference, "max_block {max_block}");
@@ -392,7 +417,14 @@ mod tests {
         stage.prepare(48_000.0, 8, 2, &targets(36.0, 36.0));
         let mut planar = vec![
             vec![f32::NAN, 1e30, f32::INFINITY, 1e-40, -0.0, 0.5],
-            vec![f32::NEG_INFINITY, -1e30, 0.25, f32::MIN_POSITIVE / 4.0, 0.0, 0.0],
+            vec![
+                f32::NEG_INFINITY,
+                -1e30,
+                0.25,
+                f32::MIN_POSITIVE / 4.0,
+                0.0,
+                0.0,
+            ],
         ];
         run(&mut stage, &mut planar, &[6]);
         assert_eq!(stage.non_finite_count(), 3);
@@ -401,20 +433,40 @@ mod tests {
         assert_eq!(planar[0][3], 0.0);
         assert_eq!(planar[1][3], 0.0);
         assert!(planar[0][1] > 1e30 && planar[1][1] < -1e30);
-        assert!(planar.iter().flatten().all(|s| *s == 0.0 || s.abs() >= f32::MIN_POSITIVE));
+        assert!(planar
+            .iter()
+            .flatten()
+            .all(|s| *s == 0.0 || s.abs() >= f32::MIN_POSITIVE));
     }
 
     #[test]
     fn bypass_crossfades_without_a_jump_and_then_passes_input_untouched() {
         let sr = 48_000.0;
         let mut stage = GainStage::new();
-        stage.prepare(sr, 256, 1, &GainTargets { trim_db: 12.0, invert: [true; MAX_CHANNELS], ..GainTargets::default() });
-        stage.set_targets(&GainTargets { trim_db: 12.0, invert: [true; MAX_CHANNELS], bypass: true, ..GainTargets::default() });
+        stage.prepare(
+            sr,
+            256,
+            1,
+            &GainTargets {
+                trim_db: 12.0,
+                invert: [true; MAX_CHANNELS],
+                ..GainTargets::default()
+            },
+        );
+        stage.set_targets(&GainTargets {
+            trim_db: 12.0,
+            invert: [true; MAX_CHANNELS],
+            bypass: true,
+            ..GainTargets::default()
+        });
         let input = vec![0.25f32; 4800];
         let mut planar = vec![input.clone()];
         run(&mut stage, &mut planar, &[4800]);
         // Wet is -0.25 * 4 = -1.0, dry is 0.25: the fade moves at most 1.25 / 480 per sample.
-        let max_jump = planar[0].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+        let max_jump = planar[0]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max);
         assert!(max_jump < 1.25 / 480.0 * 1.01, "jump {max_jump}");
         assert_eq!(&planar[0][480..], &input[480..]);
     }
@@ -425,12 +477,18 @@ mod tests {
         stage.prepare(48_000.0, 1024, 2, &GainTargets::default());
         let mut invert = [false; MAX_CHANNELS];
         invert[1] = true;
-        stage.set_targets(&GainTargets { invert, ..GainTargets::default() });
+        stage.set_targets(&GainTargets {
+            invert,
+            ..GainTargets::default()
+        });
         let mut planar = vec![vec![0.5f32; 1000], vec![0.5f32; 1000]];
         run(&mut stage, &mut planar, &[1000]);
         assert!(planar[0].iter().all(|&s| s == 0.5));
         assert_eq!(planar[1][999], -0.5);
-        let max_jump = planar[1].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+        let max_jump = planar[1]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max);
         assert!(max_jump <= 1.0 / 240.0 * 1.01, "jump {max_jump}");
     }
 }

@@ -93,6 +93,7 @@ impl Default for PeakConfig {
 /// without the NaN rules that keep float max reductions scalar.
 #[derive(Clone, Debug)]
 pub(crate) struct PeakTracker {
+    /// The settings, with the ceiling as last set.
     config: PeakConfig,
     /// Ceiling as magnitude bits, derived from `config.ceiling_db`.
     ceiling_bits: i32,
@@ -279,6 +280,7 @@ fn scan(chunk: &[f32], ceiling_bits: i32) -> (i32, u32, u32) {
 /// Sample-peak meter (dBFS): hold-and-fall display, maxima, latched clip and over counters.
 #[derive(Clone, Debug)]
 pub struct SamplePeakMeter {
+    /// Maxima, counters and display state.
     tracker: PeakTracker,
     /// Prepared channel count.
     channels: usize,

@@ -106,6 +106,7 @@ impl Default for PpmReading {
 /// Quasi-peak programme meter with IEC 60268-10 ballistics.
 #[derive(Clone, Debug)]
 pub struct PpmMeter {
+    /// The ballistics in use.
     ppm_type: PpmType,
     /// Prepared sample rate in Hz (kept so that `set_type` can re-derive coefficients).
     sample_rate: f64,

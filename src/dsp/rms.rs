@@ -102,6 +102,7 @@ impl RmsReading {
 /// Sliding-window RMS meter with maximum, integrated and gated-integrated readings.
 #[derive(Clone, Debug)]
 pub struct RmsMeter {
+    /// The window settings.
     config: RmsConfig,
     /// Prepared channel count.
     channels: usize,

@@ -5,7 +5,13 @@
 use std::f64::consts::TAU;
 
 /// A sine of `frequency_hz` with a peak of `peak_dbfs`, `seconds` long, starting at `phase_rad`.
-pub fn sine(sample_rate: f64, frequency_hz: f64, peak_dbfs: f64, seconds: f64, phase_rad: f64) -> Vec<f32> {
+pub fn sine(
+    sample_rate: f64,
+    frequency_hz: f64,
+    peak_dbfs: f64,
+    seconds: f64,
+    phase_rad: f64,
+) -> Vec<f32> {
     let frames = frames_for(sample_rate, seconds);
     let amplitude = 10f64.powf(peak_dbfs / 20.0);
     let step = TAU * frequency_hz / sample_rate;
@@ -39,7 +45,9 @@ pub fn tone_burst(
 /// benchmarks see the same signal on every run.
 pub fn white_noise(frames: usize, amplitude: f32, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
-    (0..frames).map(|_| amplitude * rng.next_bipolar()).collect()
+    (0..frames)
+        .map(|_| amplitude * rng.next_bipolar())
+        .collect()
 }
 
 /// Concatenates signal segments.
@@ -75,7 +83,13 @@ pub struct Rng {
 impl Rng {
     /// A generator from `seed` (0 is replaced by a fixed non-zero constant).
     pub fn new(seed: u64) -> Self {
-        Self { state: if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed } }
+        Self {
+            state: if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            },
+        }
     }
 
     /// The next 64 random bits.

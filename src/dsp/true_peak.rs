@@ -80,7 +80,9 @@ impl TruePeakMode {
 /// True-peak meter (dBTP): hold-and-fall display, maxima, latched clip and over counters.
 #[derive(Clone, Debug)]
 pub struct TruePeakMeter {
+    /// The over-sampling mode.
     mode: TruePeakMode,
+    /// Maxima, counters and display state, fed with true-peak magnitudes.
     tracker: PeakTracker,
     /// Prepared channel count.
     channels: usize,
@@ -141,10 +143,7 @@ impl Meter for TruePeakMeter {
         let (filter, ratio) = self.mode.filter(sample_rate);
         self.filter = filter;
         self.ratio = ratio;
-        #[cfg(target_arch = "x86_64")]
-        {
-            self.use_avx2_fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        }
+        self.use_avx2_fma = filter::cpu_has_avx2_fma();
         let len = self.history_frames() + CHUNK_FRAMES;
         self.buffers = vec![vec![0.0; len]; self.channels];
         self.tracker.prepare(sample_rate);
@@ -178,14 +177,9 @@ impl Meter for TruePeakMeter {
                     return;
                 };
                 fresh.copy_from_slice(chunk);
-                for (m, &x) in peak.iter_mut().zip(chunk) {
-                    *m = x.abs();
-                }
+                peak.copy_from_slice(chunk);
+                // Turns the samples into the max of their magnitudes and the interpolated ones.
                 filter::run(&self.filter, self.use_avx2_fma, buffer, peak);
-                // Interpolating samples near f32::MAX can overflow to infinity; keep it finite.
-                for m in peak.iter_mut() {
-                    *m = m.min(f32::MAX);
-                }
                 pos = self.tracker.feed(ch, pos, peak);
                 // The newest `history` frames become the history of the next chunk.
                 buffer.copy_within(frames..frames + history, 0);

@@ -72,6 +72,7 @@ impl Default for VuReading {
 /// VU meter with IEC 60268-17 ballistics.
 #[derive(Clone, Debug)]
 pub struct VuMeter {
+    /// The reference, as clamped.
     config: VuConfig,
     /// Prepared channel count.
     channels: usize,

@@ -139,7 +139,9 @@ pub(crate) fn assert_finite_at_f32_max<M: Meter>(
     channels: usize,
     key: impl Fn(&M::Reading) -> Vec<f64>,
 ) {
-    let extreme: Vec<f32> = (0..4096).map(|n| if n % 2 == 0 { f32::MAX } else { -f32::MAX }).collect();
+    let extreme: Vec<f32> = (0..4096)
+        .map(|n| if n % 2 == 0 { f32::MAX } else { -f32::MAX })
+        .collect();
     let signal: Vec<Vec<f32>> = (0..channels).map(|_| extreme.clone()).collect();
     run_blocks(meter, &signal, 300);
     let values = key(&meter.read());

@@ -177,3 +177,19 @@ fn process_does_not_allocate() {
         assert!(meter.read().clip_count[0] > 0);
     }
 }
+
+#[test]
+fn works_from_8_to_768_khz() {
+    for rate in [8_000.0, 192_000.0, 384_000.0, 768_000.0] {
+        let mut meter = prepared(rate, 2);
+        let tone = sine(rate, 1000.0, -6.0, 0.2, 0.0);
+        run_blocks(&mut meter, &[tone.clone(), tone], 4096);
+        let r = meter.read();
+        assert!((r.max_db[0] - -6.0).abs() < 0.01, "{rate}: {}", r.max_db[0]);
+        assert!(
+            (r.current_db[1] - -6.0).abs() < 0.01,
+            "{rate}: {}",
+            r.current_db[1]
+        );
+    }
+}

@@ -170,3 +170,16 @@ fn silence_huge_input_and_no_allocation() {
         }
     }
 }
+
+#[test]
+fn works_from_8_to_384_khz() {
+    for t in TYPES {
+        for rate in [8_000.0, 192_000.0, 384_000.0] {
+            let mut meter = prepared(t, rate, 2);
+            let tone = sine(rate, 1000.0, -18.0, 1.0, 0.0);
+            run_blocks(&mut meter, &[tone.clone(), tone], 4096);
+            let level = meter.read().level_dbfs[1];
+            assert!((level - -18.0).abs() < 0.1, "{t:?} {rate}: {level}");
+        }
+    }
+}

@@ -245,3 +245,27 @@ fn process_does_not_allocate() {
         assert!(meter.read().current_dbfs[0].is_finite());
     }
 }
+
+#[test]
+fn works_from_8_to_768_khz() {
+    for (rate, tick) in [
+        (8_000.0, 32),
+        (192_000.0, 512),
+        (384_000.0, 1024),
+        (768_000.0, 1024),
+    ] {
+        let mut meter = prepared(RmsConfig::default(), rate, 2);
+        assert_eq!(meter.tick_frames(), tick);
+        let tone = sine(rate, 997.0, 0.0, 1.0, 0.0);
+        run_blocks(&mut meter, &[tone.clone(), tone], 4096);
+        let r = meter.read();
+        for level in [
+            r.current_dbfs[0],
+            r.max_dbfs[1],
+            r.integrated_dbfs[0],
+            r.integrated_gated_dbfs[1],
+        ] {
+            assert!((level - -3.0103).abs() < 0.01, "{rate}: {level}");
+        }
+    }
+}

@@ -143,3 +143,16 @@ fn silence_huge_input_and_no_allocation() {
         });
     }
 }
+
+#[test]
+fn works_from_8_to_384_khz() {
+    for rate in [8_000.0, 192_000.0, 384_000.0] {
+        let mut meter = prepared(-18.0, rate, 2);
+        // 997 Hz: at 8 kHz a 1 kHz tone would be sampled at the same 8 phases forever, and the
+        // average of |x| over those depends on the phase by up to 0.5 dB.
+        let tone = sine(rate, 997.0, -18.0, 2.0, 0.0);
+        run_blocks(&mut meter, &[tone.clone(), tone], 4096);
+        let vu = meter.read().vu[1];
+        assert!(vu.abs() < 0.05, "{rate}: {vu}");
+    }
+}
