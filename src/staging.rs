@@ -77,7 +77,12 @@ impl StagingTarget {
 /// or any input is NaN. A peak of minus infinity leaves only the average term (it puts no limit on
 /// the gain). The result is finite whenever it is `Some` and the inputs are finite or minus
 /// infinity.
-pub fn suggested_trim_db(target_db: f32, average_db: f32, ceiling_db: f32, peak_db: f32) -> Option<f32> {
+pub fn suggested_trim_db(
+    target_db: f32,
+    average_db: f32,
+    ceiling_db: f32,
+    peak_db: f32,
+) -> Option<f32> {
     if target_db.is_nan() || average_db.is_nan() || ceiling_db.is_nan() || peak_db.is_nan() {
         return None;
     }
@@ -156,12 +161,21 @@ mod tests {
 
     #[test]
     fn silence_and_nan_give_no_suggestion() {
-        assert_eq!(suggested_trim_db(-18.0, f32::NEG_INFINITY, -6.0, f32::NEG_INFINITY), None);
+        assert_eq!(
+            suggested_trim_db(-18.0, f32::NEG_INFINITY, -6.0, f32::NEG_INFINITY),
+            None
+        );
         assert_eq!(suggested_trim_db(-18.0, f32::NAN, -6.0, -10.0), None);
         assert_eq!(suggested_trim_db(-18.0, -20.0, -6.0, f32::NAN), None);
-        assert_eq!(suggested_trim_db(-18.0, -20.0, f32::NEG_INFINITY, -10.0), None);
+        assert_eq!(
+            suggested_trim_db(-18.0, -20.0, f32::NEG_INFINITY, -10.0),
+            None
+        );
         // A silent peak puts no limit on the gain.
-        assert_eq!(suggested_trim_db(-18.0, -20.0, -6.0, f32::NEG_INFINITY), Some(2.0));
+        assert_eq!(
+            suggested_trim_db(-18.0, -20.0, -6.0, f32::NEG_INFINITY),
+            Some(2.0)
+        );
     }
 
     #[test]
@@ -169,7 +183,10 @@ mod tests {
         let target = StagingTarget::default();
         assert_eq!(target.target_db, -18.0);
         assert_eq!(target.ceiling_db, -6.0);
-        assert_eq!(target.suggested_trim_db(-24.0, -20.0), suggested_trim_db(-18.0, -24.0, -6.0, -20.0));
+        assert_eq!(
+            target.suggested_trim_db(-24.0, -20.0),
+            suggested_trim_db(-18.0, -24.0, -6.0, -20.0)
+        );
     }
 
     #[test]

@@ -56,16 +56,34 @@ fn json_contract_has_every_field_and_nulls_for_silence() {
     let dir = temp_dir();
     let tone_path = dir.path().join("tone.wav");
     let silent_path = dir.path().join("silent.wav");
-    write_wav(&tone_path, 48_000, &stereo(tone(48_000, -20.0, 5.0)), Fmt::I24, None);
-    write_wav(&silent_path, 48_000, &stereo(vec![0.0; 48_000 * 3]), Fmt::I16, None);
+    write_wav(
+        &tone_path,
+        48_000,
+        &stereo(tone(48_000, -20.0, 5.0)),
+        Fmt::I24,
+        None,
+    );
+    write_wav(
+        &silent_path,
+        48_000,
+        &stereo(vec![0.0; 48_000 * 3]),
+        Fmt::I16,
+        None,
+    );
     let (code, reports) = analyze_json(&[&tone_path, &silent_path], &[]);
     assert_eq!(code, 0);
     for report in &reports {
         for field in FIELDS {
             assert!(report.get(field).is_some(), "missing {field} in {report}");
         }
-        assert!(report.get("error").is_none(), "error only when not ok: {report}");
-        assert!(report.get("timeline").is_none(), "timeline only with --timeline");
+        assert!(
+            report.get("error").is_none(),
+            "error only when not ok: {report}"
+        );
+        assert!(
+            report.get("timeline").is_none(),
+            "timeline only with --timeline"
+        );
         assert_eq!(report["ok"], Value::Bool(true));
     }
     let tone = &reports[0];
@@ -73,7 +91,13 @@ fn json_contract_has_every_field_and_nulls_for_silence() {
     assert_eq!(tone["sample_rate"].as_u64(), Some(48_000));
     assert_eq!(tone["channels"].as_u64(), Some(2));
     assert_within("duration", num(tone, "duration_s"), 5.0, 1e-9, 1e-9);
-    assert_within("sample peak", num(tone, "sample_peak_dbfs"), -20.0, 0.01, 0.01);
+    assert_within(
+        "sample peak",
+        num(tone, "sample_peak_dbfs"),
+        -20.0,
+        0.01,
+        0.01,
+    );
     // A sine's plain RMS is 3.01 dB below its peak; AES17 RMS reads like the peak.
     assert_within("rms", num(tone, "rms_dbfs"), -23.01, 0.02, 0.02);
     assert_within("rms aes17", num(tone, "rms_aes17_dbfs"), -20.0, 0.02, 0.02);
@@ -96,7 +120,10 @@ fn json_contract_has_every_field_and_nulls_for_silence() {
         "plr_lu",
         "suggested_trim_db",
     ] {
-        assert!(silent[field].is_null(), "{field} must be null for silence: {silent}");
+        assert!(
+            silent[field].is_null(),
+            "{field} must be null for silence: {silent}"
+        );
     }
     assert_eq!(silent["loudness_range_lu"].as_f64(), Some(0.0));
     assert_eq!(keys_of(silent).len(), keys_of(tone).len());
@@ -107,7 +134,10 @@ fn wav_widths_and_sample_rates_decode_to_the_same_levels() {
     let dir = temp_dir();
     let mut files = Vec::new();
     let mut expect = Vec::new();
-    for (i, fmt) in [Fmt::U8, Fmt::I16, Fmt::I24, Fmt::I32, Fmt::F32, Fmt::F64].into_iter().enumerate() {
+    for (i, fmt) in [Fmt::U8, Fmt::I16, Fmt::I24, Fmt::I32, Fmt::F32, Fmt::F64]
+        .into_iter()
+        .enumerate()
+    {
         let path = dir.path().join(format!("w{i}.wav"));
         write_wav(&path, 48_000, &stereo(tone(48_000, -12.0, 2.0)), fmt, None);
         files.push(path);
@@ -124,7 +154,13 @@ fn wav_widths_and_sample_rates_decode_to_the_same_levels() {
     files.push(mono);
     expect.push((44_100, 1, 0.01));
     let ext = dir.path().join("extensible.wav");
-    write_wav(&ext, 48_000, &stereo(tone(48_000, -12.0, 2.0)), Fmt::I24, Some(0x3));
+    write_wav(
+        &ext,
+        48_000,
+        &stereo(tone(48_000, -12.0, 2.0)),
+        Fmt::I24,
+        Some(0x3),
+    );
     files.push(ext);
     expect.push((48_000, 2, 0.01));
 
@@ -132,11 +168,27 @@ fn wav_widths_and_sample_rates_decode_to_the_same_levels() {
     let (code, reports) = analyze_json(&refs, &[]);
     assert_eq!(code, 0, "{reports:?}");
     for (report, (sr, channels, tolerance)) in reports.iter().zip(expect) {
-        assert_eq!(report["sample_rate"].as_u64(), Some(u64::from(sr)), "{report}");
+        assert_eq!(
+            report["sample_rate"].as_u64(),
+            Some(u64::from(sr)),
+            "{report}"
+        );
         assert_eq!(report["channels"].as_u64(), Some(channels), "{report}");
         assert_within("duration", num(report, "duration_s"), 2.0, 1e-6, 1e-6);
-        assert_within("peak", num(report, "sample_peak_dbfs"), -12.0, tolerance, tolerance);
-        assert_within("aes17", num(report, "rms_aes17_dbfs"), -12.0, tolerance + 0.02, tolerance + 0.02);
+        assert_within(
+            "peak",
+            num(report, "sample_peak_dbfs"),
+            -12.0,
+            tolerance,
+            tolerance,
+        );
+        assert_within(
+            "aes17",
+            num(report, "rms_aes17_dbfs"),
+            -12.0,
+            tolerance + 0.02,
+            tolerance + 0.02,
+        );
     }
 }
 
@@ -144,7 +196,13 @@ fn wav_widths_and_sample_rates_decode_to_the_same_levels() {
 fn other_formats_decode_through_ffmpeg_fixtures() {
     let dir = temp_dir();
     let source = dir.path().join("source.wav");
-    write_wav(&source, 44_100, &stereo(tone(44_100, -12.0, 3.0)), Fmt::I24, None);
+    write_wav(
+        &source,
+        44_100,
+        &stereo(tone(44_100, -12.0, 3.0)),
+        Fmt::I24,
+        None,
+    );
     let mut files = vec![];
     for (name, options, lossless) in [
         ("a.aiff", &["-c:a", "pcm_s24be"][..], true),
@@ -172,8 +230,20 @@ fn other_formats_decode_through_ffmpeg_fixtures() {
         assert_eq!(report["sample_rate"].as_u64(), Some(44_100));
         assert_eq!(report["channels"].as_u64(), Some(2));
         let (tolerance, duration_tolerance) = if *lossless { (0.01, 1e-6) } else { (0.5, 0.06) };
-        assert_within("duration", num(report, "duration_s"), 3.0, duration_tolerance, duration_tolerance);
-        assert_within("aes17", num(report, "rms_aes17_dbfs"), -12.0, tolerance + 0.02, tolerance + 0.02);
+        assert_within(
+            "duration",
+            num(report, "duration_s"),
+            3.0,
+            duration_tolerance,
+            duration_tolerance,
+        );
+        assert_within(
+            "aes17",
+            num(report, "rms_aes17_dbfs"),
+            -12.0,
+            tolerance + 0.02,
+            tolerance + 0.02,
+        );
     }
 }
 
@@ -205,7 +275,13 @@ fn surround_loudness_uses_the_channel_mask_and_excludes_lfe() {
     let (code, reports) = analyze_json(&[&masked, &back, &plain, &five], &[]);
     assert_eq!(code, 0, "{reports:?}");
     for report in &reports {
-        assert_within("integrated", num(report, "integrated_lufs"), -23.0, 0.1, 0.1);
+        assert_within(
+            "integrated",
+            num(report, "integrated_lufs"),
+            -23.0,
+            0.1,
+            0.1,
+        );
     }
     assert_eq!(reports[0]["channels"].as_u64(), Some(6));
     assert_eq!(reports[3]["channels"].as_u64(), Some(5));
@@ -216,36 +292,81 @@ fn bad_inputs_fail_alone_with_a_reason_and_exit_1() {
     let dir = temp_dir();
     let d = dir.path();
     let good = d.join("good.wav");
-    write_wav(&good, 48_000, &stereo(tone(48_000, -20.0, 1.0)), Fmt::I16, None);
+    write_wav(
+        &good,
+        48_000,
+        &stereo(tone(48_000, -20.0, 1.0)),
+        Fmt::I16,
+        None,
+    );
     let empty = d.join("empty.wav");
     std::fs::write(&empty, b"").unwrap();
     let truncated = d.join("truncated.wav");
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let corrupt = d.join("corrupt.wav");
-    std::fs::write(&corrupt, b"this is not audio at all, just text that goes on").unwrap();
+    std::fs::write(
+        &corrupt,
+        b"this is not audio at all, just text that goes on",
+    )
+    .unwrap();
     let nine = d.join("nine_channels.wav");
-    write_wav(&nine, 48_000, &vec![tone(48_000, -20.0, 0.1); 9], Fmt::I16, None);
+    write_wav(
+        &nine,
+        48_000,
+        &vec![tone(48_000, -20.0, 0.1); 9],
+        Fmt::I16,
+        None,
+    );
     let slow = d.join("four_khz.wav");
     write_wav(&slow, 4_000, &[vec![0.1; 4_000]], Fmt::I16, None);
     let header_only = d.join("header_only.wav");
     write_wav(&header_only, 48_000, &[vec![], vec![]], Fmt::I16, None);
     let missing = d.join("missing.wav");
-    let files: [&Path; 9] = [&good, &empty, &truncated, &corrupt, &nine, &slow, &header_only, &missing, d];
+    let files: [&Path; 9] = [
+        &good,
+        &empty,
+        &truncated,
+        &corrupt,
+        &nine,
+        &slow,
+        &header_only,
+        &missing,
+        d,
+    ];
     let refs: Vec<&Path> = files.to_vec();
     let (code, reports) = analyze_json(&refs, &[]);
     assert_eq!(code, 1);
     assert_eq!(reports[0]["ok"], Value::Bool(true));
-    let expect = ["", "empty", "truncated", "unsupported", "channel count", "sample rate", "no audio", "cannot open", "directory"];
+    let expect = [
+        "",
+        "empty",
+        "truncated",
+        "unsupported",
+        "channel count",
+        "sample rate",
+        "no audio",
+        "cannot open",
+        "directory",
+    ];
     for (i, (report, word)) in reports.iter().zip(expect).enumerate().skip(1) {
         assert_eq!(report["ok"], Value::Bool(false), "{report}");
-        let error = report["error"].as_str().unwrap_or_else(|| panic!("no error text: {report}"));
-        assert!(error.contains(word), "file {i}: error {error:?} should mention {word:?}");
+        let error = report["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error text: {report}"));
+        assert!(
+            error.contains(word),
+            "file {i}: error {error:?} should mention {word:?}"
+        );
         assert!(report["integrated_lufs"].is_null() && report["sample_rate"].is_null());
         assert_eq!(report["path"].as_str(), Some(files[i].to_str().unwrap()));
     }
     // The table run reports the same and never shows a stack trace.
-    let table = run(&[std::ffi::OsStr::new("analyze"), good.as_os_str(), corrupt.as_os_str()]);
+    let table = run(&[
+        std::ffi::OsStr::new("analyze"),
+        good.as_os_str(),
+        corrupt.as_os_str(),
+    ]);
     assert_eq!(table.code, 1);
     assert!(table.stdout.contains("good.wav") && table.stdout.contains("corrupt.wav: error:"));
     assert!(!table.stderr.contains("panicked") && !table.stderr.contains("RUST_BACKTRACE"));
@@ -255,7 +376,13 @@ fn bad_inputs_fail_alone_with_a_reason_and_exit_1() {
 fn corrupt_and_truncated_flac_fail() {
     let dir = temp_dir();
     let source = dir.path().join("source.wav");
-    write_wav(&source, 48_000, &stereo(tone(48_000, -12.0, 5.0)), Fmt::I24, None);
+    write_wav(
+        &source,
+        48_000,
+        &stereo(tone(48_000, -12.0, 5.0)),
+        Fmt::I24,
+        None,
+    );
     let flac = dir.path().join("good.flac");
     ffmpeg(&source, &flac, &[]);
     let bytes = std::fs::read(&flac).unwrap();
@@ -271,15 +398,29 @@ fn corrupt_and_truncated_flac_fail() {
     let (code, reports) = analyze_json(&[&flac, &corrupt, &truncated], &[]);
     assert_eq!(code, 1);
     assert_eq!(reports[0]["ok"], Value::Bool(true));
-    assert!(reports[1]["error"].as_str().unwrap().contains("corrupt"), "{}", reports[1]);
-    assert!(reports[2]["error"].as_str().unwrap().contains("truncated"), "{}", reports[2]);
+    assert!(
+        reports[1]["error"].as_str().unwrap().contains("corrupt"),
+        "{}",
+        reports[1]
+    );
+    assert!(
+        reports[2]["error"].as_str().unwrap().contains("truncated"),
+        "{}",
+        reports[2]
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let dir = temp_dir();
     let good = dir.path().join("good.wav");
-    write_wav(&good, 48_000, &stereo(tone(48_000, -20.0, 0.5)), Fmt::I16, None);
+    write_wav(
+        &good,
+        48_000,
+        &stereo(tone(48_000, -20.0, 0.5)),
+        Fmt::I16,
+        None,
+    );
     let g = good.to_str().unwrap();
     for args in [
         vec!["analyze"],
@@ -306,13 +447,25 @@ fn options_change_the_suggested_trim() {
     let sr = 48_000;
     // 10 s at -20 dBFS then 10 s of silence: the AES17 RMS over the non-silent part is -20.
     let gapped = dir.path().join("gapped.wav");
-    write_wav(&gapped, sr, &stereo(tones(sr, &[(Some(-20.0), 10.0), (None, 10.0)])), Fmt::F32, None);
+    write_wav(
+        &gapped,
+        sr,
+        &stereo(tones(sr, &[(Some(-20.0), 10.0), (None, 10.0)])),
+        Fmt::F32,
+        None,
+    );
     // A steady -18 dBFS sine for VU and LUFS.
     let steady = dir.path().join("steady.wav");
     write_wav(&steady, sr, &stereo(tone(sr, -18.0, 10.0)), Fmt::F32, None);
     // fs/4 at 45 degrees: sample peak -9.03 dBFS, true peak -6.0 dBTP (Tech 3341 case 16).
     let quarter = dir.path().join("quarter.wav");
-    let q = trimeter::dsp::signals::sine(f64::from(sr), f64::from(sr) / 4.0, -6.0206, 5.0, std::f64::consts::FRAC_PI_4);
+    let q = trimeter::dsp::signals::sine(
+        f64::from(sr),
+        f64::from(sr) / 4.0,
+        -6.0206,
+        5.0,
+        std::f64::consts::FRAC_PI_4,
+    );
     write_wav(&quarter, sr, &stereo(q), Fmt::F32, None);
 
     let trim = |file: &Path, extra: &[&str]| {
@@ -322,21 +475,66 @@ fn options_change_the_suggested_trim() {
     };
     assert_within("rms gated", trim(&gapped, &[]), 2.0, 0.05, 0.05);
     let (_, reports) = analyze_json(&[&gapped], &[]);
-    assert_within("rms all", num(&reports[0], "rms_aes17_dbfs"), -23.01, 0.05, 0.05);
-    assert_within("target", trim(&gapped, &["--target", "-24"]), -4.0, 0.05, 0.05);
-    assert_within("ceiling", trim(&gapped, &["--ceiling", "-30"]), -10.0, 0.02, 0.02);
+    assert_within(
+        "rms all",
+        num(&reports[0], "rms_aes17_dbfs"),
+        -23.01,
+        0.05,
+        0.05,
+    );
+    assert_within(
+        "target",
+        trim(&gapped, &["--target", "-24"]),
+        -4.0,
+        0.05,
+        0.05,
+    );
+    assert_within(
+        "ceiling",
+        trim(&gapped, &["--ceiling", "-30"]),
+        -10.0,
+        0.02,
+        0.02,
+    );
     // A stereo 1 kHz sine at -18 dBFS reads -18.0 LUFS (Tech 3341 section 2.9, calibration).
     let (_, reports) = analyze_json(&[&steady], &[]);
     let lufs = num(&reports[0], "integrated_lufs");
     assert_within("calibration", lufs, -18.0, 0.1, 0.1);
-    assert_within("lufs trim", trim(&steady, &["--average", "lufs", "--target", "-23", "--ceiling", "0"]), -23.0 - lufs, 0.01, 0.01);
+    assert_within(
+        "lufs trim",
+        trim(
+            &steady,
+            &["--average", "lufs", "--target", "-23", "--ceiling", "0"],
+        ),
+        -23.0 - lufs,
+        0.01,
+        0.01,
+    );
     // VU average in dBFS: reference + VU, so it does not depend on the reference.
     assert_within("vu", trim(&steady, &["--average", "vu"]), 0.0, 0.2, 0.2);
-    assert_within("vu ref", trim(&steady, &["--average", "vu", "--vu-reference", "-20"]), 0.0, 0.2, 0.2);
-    assert_within("vu target", trim(&steady, &["--average", "vu", "--target", "-14", "--ceiling", "0"]), 4.0, 0.2, 0.2);
+    assert_within(
+        "vu ref",
+        trim(&steady, &["--average", "vu", "--vu-reference", "-20"]),
+        0.0,
+        0.2,
+        0.2,
+    );
+    assert_within(
+        "vu target",
+        trim(
+            &steady,
+            &["--average", "vu", "--target", "-14", "--ceiling", "0"],
+        ),
+        4.0,
+        0.2,
+        0.2,
+    );
     // Peak choice: sample peak leaves 3 dB more room than the true peak on this signal.
     let sample = trim(&quarter, &["--ceiling", "-6", "--target", "0"]);
-    let truep = trim(&quarter, &["--ceiling", "-6", "--target", "0", "--peak", "true"]);
+    let truep = trim(
+        &quarter,
+        &["--ceiling", "-6", "--target", "0", "--peak", "true"],
+    );
     assert_within("sample ceiling", sample, 3.01, 0.05, 0.05);
     assert_within("true ceiling", truep, 0.0, 0.2, 0.4);
 }
@@ -345,14 +543,26 @@ fn options_change_the_suggested_trim() {
 fn ppm_scales_read_a_steady_sine_at_its_level() {
     let dir = temp_dir();
     let path = dir.path().join("steady.wav");
-    write_wav(&path, 48_000, &stereo(tone(48_000, -18.0, 5.0)), Fmt::F32, None);
+    write_wav(
+        &path,
+        48_000,
+        &stereo(tone(48_000, -18.0, 5.0)),
+        Fmt::F32,
+        None,
+    );
     for scale in ["din", "nordic", "bbc", "ebu"] {
         let (code, reports) = analyze_json(&[&path], &["--ppm", scale]);
         assert_eq!(code, 0);
         assert_within(scale, num(&reports[0], "ppm_max_dbfs"), -18.0, 0.2, 0.2);
     }
     let (_, reports) = analyze_json(&[&path], &["--vu-reference", "-20"]);
-    assert_within("vu max against -20", num(&reports[0], "vu_max"), 2.0, 0.2, 0.2);
+    assert_within(
+        "vu max against -20",
+        num(&reports[0], "vu_max"),
+        2.0,
+        0.2,
+        0.2,
+    );
 }
 
 #[test]
@@ -361,20 +571,43 @@ fn timeline_entries_follow_the_interval() {
     let sr = 44_100;
     // 1 s of silence, 1 s at -20 dBFS, 1.5 s of silence.
     let path = dir.path().join("burst.wav");
-    write_wav(&path, sr, &stereo(tones(sr, &[(None, 1.0), (Some(-20.0), 1.0), (None, 1.5)])), Fmt::I24, None);
+    write_wav(
+        &path,
+        sr,
+        &stereo(tones(sr, &[(None, 1.0), (Some(-20.0), 1.0), (None, 1.5)])),
+        Fmt::I24,
+        None,
+    );
     let (code, reports) = analyze_json(&[&path], &["--timeline", "1000"]);
     assert_eq!(code, 0);
     let timeline = reports[0]["timeline"].as_array().expect("timeline");
     assert_eq!(timeline.len(), 3, "full intervals only: {timeline:?}");
     for (k, entry) in timeline.iter().enumerate() {
         assert_within("t_s", num(entry, "t_s"), (k + 1) as f64, 1e-9, 1e-9);
-        for field in ["sample_peak_dbfs", "true_peak_dbtp", "rms_dbfs", "vu", "ppm_dbfs", "momentary_lufs", "short_term_lufs"] {
+        for field in [
+            "sample_peak_dbfs",
+            "true_peak_dbtp",
+            "rms_dbfs",
+            "vu",
+            "ppm_dbfs",
+            "momentary_lufs",
+            "short_term_lufs",
+        ] {
             assert!(entry.get(field).is_some(), "{field} missing in {entry}");
         }
     }
-    assert!(timeline[0]["sample_peak_dbfs"].is_null(), "silent first second");
+    assert!(
+        timeline[0]["sample_peak_dbfs"].is_null(),
+        "silent first second"
+    );
     assert!(timeline[0]["momentary_lufs"].is_null());
-    assert_within("burst peak", num(&timeline[1], "sample_peak_dbfs"), -20.0, 0.01, 0.01);
+    assert_within(
+        "burst peak",
+        num(&timeline[1], "sample_peak_dbfs"),
+        -20.0,
+        0.01,
+        0.01,
+    );
     assert_within("burst rms", num(&timeline[1], "rms_dbfs"), -23.01, 0.1, 0.1);
     // The third interval is silent, but the meters still show the decaying tone.
     assert!(timeline[2]["sample_peak_dbfs"].is_null());
@@ -398,7 +631,13 @@ fn timeline_block_splits_do_not_change_the_summary() {
     let (_, plain) = analyze_json(&[&path], &["--average", "vu"]);
     let (_, split) = analyze_json(&[&path], &["--average", "vu", "--timeline", "7"]);
     for field in SUMMARY_FIELDS {
-        assert_within(field, num(&split[0], field), num(&plain[0], field), 1e-3, 1e-3);
+        assert_within(
+            field,
+            num(&split[0], field),
+            num(&plain[0], field),
+            1e-3,
+            1e-3,
+        );
     }
     assert_eq!(split[0]["timeline"].as_array().map(Vec::len), Some(1571));
 }
@@ -410,7 +649,13 @@ fn many_files_keep_input_order() {
         .map(|i| {
             let path = dir.path().join(format!("f{i:02}.wav"));
             // Longer files first so parallel work finishes out of order.
-            write_wav(&path, 48_000, &stereo(tone(48_000, -10.0 - i as f64, 3.0 - 0.2 * i as f64)), Fmt::I16, None);
+            write_wav(
+                &path,
+                48_000,
+                &stereo(tone(48_000, -10.0 - i as f64, 3.0 - 0.2 * i as f64)),
+                Fmt::I16,
+                None,
+            );
             path
         })
         .collect();
@@ -419,6 +664,12 @@ fn many_files_keep_input_order() {
     assert_eq!(code, 0);
     for (i, (report, file)) in reports.iter().zip(&files).enumerate() {
         assert_eq!(report["path"].as_str(), Some(file.to_str().unwrap()));
-        assert_within("level", num(report, "sample_peak_dbfs"), -10.0 - i as f64, 0.01, 0.01);
+        assert_within(
+            "level",
+            num(report, "sample_peak_dbfs"),
+            -10.0 - i as f64,
+            0.01,
+            0.01,
+        );
     }
 }

@@ -17,7 +17,8 @@ fn stage(out: &Path, files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
     args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
     let run = run(&args);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let parsed: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {:?} {:?}", run.stdout, run.stderr));
+    let parsed: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", run.stdout, run.stderr));
     (run.code, parsed.as_array().expect("array").clone())
 }
 
@@ -50,7 +51,13 @@ fn staged_files_reach_the_target_in_every_writable_format() {
         inputs.push(path);
     }
     let surround = dir.path().join("surround.wav");
-    write_wav(&surround, sr, &vec![tone(sr, -30.0, 3.0); 6], Fmt::I24, Some(0x60f));
+    write_wav(
+        &surround,
+        sr,
+        &vec![tone(sr, -30.0, 3.0); 6],
+        Fmt::I24,
+        Some(0x60f),
+    );
     inputs.push(surround);
     let aiff = dir.path().join("tone.aiff");
     ffmpeg(&inputs[1], &aiff, &["-c:a", "pcm_s24be"]);
@@ -72,22 +79,44 @@ fn staged_files_reach_the_target_in_every_writable_format() {
     assert_eq!(reports[4]["format"].as_str(), Some("64-bit float WAV"));
     assert_eq!(reports[8]["format"].as_str(), Some("24-bit PCM AIFF"));
 
-    let outputs: Vec<PathBuf> = inputs.iter().map(|p| out.join(p.file_name().unwrap())).collect();
+    let outputs: Vec<PathBuf> = inputs
+        .iter()
+        .map(|p| out.join(p.file_name().unwrap()))
+        .collect();
     let out_refs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
     let (code, analyzed) = analyze_json(&out_refs, &[]);
     assert_eq!(code, 0, "{analyzed:?}");
     for (report, path) in analyzed.iter().zip(&outputs) {
         let tolerance = if path.ends_with("u8.wav") { 0.4 } else { 0.02 };
-        assert_within(&path.display().to_string(), num(report, "rms_aes17_dbfs"), -18.0, tolerance, tolerance);
-        assert_within("peak", num(report, "sample_peak_dbfs"), -18.0, tolerance, tolerance);
+        assert_within(
+            &path.display().to_string(),
+            num(report, "rms_aes17_dbfs"),
+            -18.0,
+            tolerance,
+            tolerance,
+        );
+        assert_within(
+            "peak",
+            num(report, "sample_peak_dbfs"),
+            -18.0,
+            tolerance,
+            tolerance,
+        );
         assert_eq!(report["sample_rate"].as_u64(), Some(48_000));
     }
     assert_eq!(analyzed[7]["channels"].as_u64(), Some(6));
     // The 5.1 mask survives: bytes 40..44 of a WAVE_FORMAT_EXTENSIBLE header hold it.
     let header = std::fs::read(&outputs[7]).unwrap();
     assert_eq!(u16::from_le_bytes([header[20], header[21]]), 0xfffe);
-    assert_eq!(u32::from_le_bytes([header[40], header[41], header[42], header[43]]), 0x60f);
-    assert_eq!(u16::from_le_bytes([header[34], header[35]]), 24, "bit depth kept");
+    assert_eq!(
+        u32::from_le_bytes([header[40], header[41], header[42], header[43]]),
+        0x60f
+    );
+    assert_eq!(
+        u16::from_le_bytes([header[34], header[35]]),
+        24,
+        "bit depth kept"
+    );
     assert!(hidden_files(&out).is_empty());
 }
 
@@ -96,28 +125,52 @@ fn fixed_gain_and_zero_gain() {
     let dir = temp_dir();
     let out = dir.path().join("out");
     let input = dir.path().join("a.wav");
-    write_wav(&input, 44_100, &stereo(tone(44_100, -10.0, 2.0)), Fmt::I16, None);
+    write_wav(
+        &input,
+        44_100,
+        &stereo(tone(44_100, -10.0, 2.0)),
+        Fmt::I16,
+        None,
+    );
     let (code, reports) = stage(&out, &[&input], &["--gain", "-6"]);
     assert_eq!(code, 0, "{reports:?}");
     let (_, analyzed) = analyze_json(&[&out.join("a.wav")], &[]);
-    assert_within("peak", num(&analyzed[0], "sample_peak_dbfs"), -16.0, 0.01, 0.01);
+    assert_within(
+        "peak",
+        num(&analyzed[0], "sample_peak_dbfs"),
+        -16.0,
+        0.01,
+        0.01,
+    );
 
     // 0 dB copies the samples unchanged: no dither, identical data.
     let (code, reports) = stage(&out, &[&input], &["--gain", "0", "--force"]);
     assert_eq!(code, 0);
     assert_eq!(reports[0]["dithered"], Value::Bool(false));
-    assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(out.join("a.wav")).unwrap());
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        std::fs::read(out.join("a.wav")).unwrap()
+    );
 }
 
 #[test]
 fn dithered_output_is_reproducible() {
     let dir = temp_dir();
     let input = dir.path().join("a.wav");
-    write_wav(&input, 48_000, &stereo(tone(48_000, -40.0, 1.0)), Fmt::I16, None);
+    write_wav(
+        &input,
+        48_000,
+        &stereo(tone(48_000, -40.0, 1.0)),
+        Fmt::I16,
+        None,
+    );
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     assert_eq!(stage(&a, &[&input], &["--gain", "-3.3"]).0, 0);
     assert_eq!(stage(&b, &[&input], &["--gain", "-3.3"]).0, 0);
-    let (x, y) = (std::fs::read(a.join("a.wav")).unwrap(), std::fs::read(b.join("a.wav")).unwrap());
+    let (x, y) = (
+        std::fs::read(a.join("a.wav")).unwrap(),
+        std::fs::read(b.join("a.wav")).unwrap(),
+    );
     assert_eq!(x, y, "same seed, same bytes");
     // Dither is really there: the output is not the plain rounding of the scaled input.
     let gain = 10f64.powf(-3.3 / 20.0);
@@ -126,12 +179,16 @@ fn dithered_output_is_reproducible() {
         .iter()
         .enumerate()
         .filter(|(n, &s)| {
-            let plain = ((f64::from((f64::from(s) * 32768.0).round() as f32) * gain).round()) as i16;
+            let plain =
+                ((f64::from((f64::from(s) * 32768.0).round() as f32) * gain).round()) as i16;
             let at = 44 + n * 4;
             i16::from_le_bytes([x[at], x[at + 1]]) != plain
         })
         .count();
-    assert!(differs > source.len() / 10, "only {differs} samples differ from undithered rounding");
+    assert!(
+        differs > source.len() / 10,
+        "only {differs} samples differ from undithered rounding"
+    );
 }
 
 #[test]
@@ -141,7 +198,13 @@ fn refusals_leave_files_alone() {
     let out = d.join("out");
     std::fs::create_dir(&out).unwrap();
     let input = d.join("tone.wav");
-    write_wav(&input, 48_000, &stereo(tone(48_000, -20.0, 1.0)), Fmt::I24, None);
+    write_wav(
+        &input,
+        48_000,
+        &stereo(tone(48_000, -20.0, 1.0)),
+        Fmt::I24,
+        None,
+    );
     let flac = d.join("tone.flac");
     ffmpeg(&input, &flac, &[]);
     let mp3 = d.join("tone.mp3");
@@ -151,11 +214,17 @@ fn refusals_leave_files_alone() {
 
     let (code, reports) = stage(&out, &[&flac, &mp3, &silent], &[]);
     assert_eq!(code, 1);
-    let errors: Vec<&str> = reports.iter().map(|r| r["error"].as_str().unwrap()).collect();
+    let errors: Vec<&str> = reports
+        .iter()
+        .map(|r| r["error"].as_str().unwrap())
+        .collect();
     assert!(errors[0].contains("FLAC"), "{}", errors[0]);
     assert!(errors[1].contains("lossy"), "{}", errors[1]);
     assert!(errors[2].contains("silent"), "{}", errors[2]);
-    assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing written");
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing written"
+    );
 
     // An existing output is kept unless --force.
     let existing = out.join("tone.wav");
@@ -173,7 +242,10 @@ fn refusals_leave_files_alone() {
     let same_dir = d.join("out").join("..");
     let (code, reports) = stage(&same_dir, &[&input], &["--force", "--gain", "-1"]);
     assert_eq!(code, 1);
-    assert!(reports[0]["error"].as_str().unwrap().contains("input"), "{reports:?}");
+    assert!(
+        reports[0]["error"].as_str().unwrap().contains("input"),
+        "{reports:?}"
+    );
     assert_eq!(std::fs::read(&input).unwrap(), before);
 
     // Two inputs with one name: the second is refused rather than overwriting the first's copy.
@@ -185,7 +257,10 @@ fn refusals_leave_files_alone() {
     let (code, reports) = stage(&fresh, &[&input, &twin], &[]);
     assert_eq!(code, 1);
     assert_eq!(reports[0]["ok"], Value::Bool(true));
-    assert!(reports[1]["error"].as_str().unwrap().contains("same file name"));
+    assert!(reports[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("same file name"));
     assert!(hidden_files(&out).is_empty() && hidden_files(&fresh).is_empty());
 }
 
@@ -194,7 +269,13 @@ fn clipping_is_refused_unless_allowed() {
     let dir = temp_dir();
     let out = dir.path().join("out");
     let input = dir.path().join("hot.wav");
-    write_wav(&input, 48_000, &stereo(tone(48_000, -3.0, 1.0)), Fmt::I16, None);
+    write_wav(
+        &input,
+        48_000,
+        &stereo(tone(48_000, -3.0, 1.0)),
+        Fmt::I16,
+        None,
+    );
     // A fixed gain that clips: refused, and no file or temporary file is left behind.
     let (code, reports) = stage(&out, &[&input], &["--gain", "6"]);
     assert_eq!(code, 1);
@@ -209,7 +290,13 @@ fn clipping_is_refused_unless_allowed() {
     let (code, reports) = stage(&out, &[&input], &["--gain", "6", "--allow-clip"]);
     assert_eq!(code, 0, "{reports:?}");
     let (_, analyzed) = analyze_json(&[&out.join("hot.wav")], &[]);
-    assert_within("saturated", num(&analyzed[0], "sample_peak_dbfs"), 0.0, 0.01, 0.0);
+    assert_within(
+        "saturated",
+        num(&analyzed[0], "sample_peak_dbfs"),
+        0.0,
+        0.01,
+        0.0,
+    );
 }
 
 #[test]
@@ -217,8 +304,23 @@ fn human_output_names_what_was_done() {
     let dir = temp_dir();
     let out = dir.path().join("out");
     let input = dir.path().join("a.wav");
-    write_wav(&input, 48_000, &stereo(tone(48_000, -24.0, 1.0)), Fmt::I24, None);
-    let run = run(&[OsString::from("stage"), "--out".into(), out.clone().into(), input.clone().into()]);
+    write_wav(
+        &input,
+        48_000,
+        &stereo(tone(48_000, -24.0, 1.0)),
+        Fmt::I24,
+        None,
+    );
+    let run = run(&[
+        OsString::from("stage"),
+        "--out".into(),
+        out.clone().into(),
+        input.clone().into(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("+6.00 dB") && run.stdout.contains("24-bit PCM WAV"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+6.00 dB") && run.stdout.contains("24-bit PCM WAV"),
+        "{}",
+        run.stdout
+    );
 }

@@ -15,7 +15,11 @@ use fixtures::*;
 use serde_json::Value;
 
 /// Writes every `(name, stereo signal)` as 32-bit float WAV and analyzes them in one run.
-fn analyze_signals(sample_rate_hz: u32, signals: Vec<(String, Vec<f32>)>, extra: &[&str]) -> Vec<Value> {
+fn analyze_signals(
+    sample_rate_hz: u32,
+    signals: Vec<(String, Vec<f32>)>,
+    extra: &[&str],
+) -> Vec<Value> {
     let dir = temp_dir();
     let files: Vec<PathBuf> = signals
         .into_iter()
@@ -37,25 +41,69 @@ fn tech3341_cases_1_to_5_at_three_sample_rates() {
         let cases = vec![
             ("case1".to_string(), tones(sr, &[(Some(-23.0), 20.0)])),
             ("case2".to_string(), tones(sr, &[(Some(-33.0), 20.0)])),
-            ("case3".to_string(), tones(sr, &[(Some(-36.0), 10.0), (Some(-23.0), 60.0), (Some(-36.0), 10.0)])),
+            (
+                "case3".to_string(),
+                tones(
+                    sr,
+                    &[
+                        (Some(-36.0), 10.0),
+                        (Some(-23.0), 60.0),
+                        (Some(-36.0), 10.0),
+                    ],
+                ),
+            ),
             (
                 "case4".to_string(),
                 tones(
                     sr,
-                    &[(Some(-72.0), 10.0), (Some(-36.0), 10.0), (Some(-23.0), 60.0), (Some(-36.0), 10.0), (Some(-72.0), 10.0)],
+                    &[
+                        (Some(-72.0), 10.0),
+                        (Some(-36.0), 10.0),
+                        (Some(-23.0), 60.0),
+                        (Some(-36.0), 10.0),
+                        (Some(-72.0), 10.0),
+                    ],
                 ),
             ),
-            ("case5".to_string(), tones(sr, &[(Some(-26.0), 20.0), (Some(-20.0), 20.1), (Some(-26.0), 20.0)])),
+            (
+                "case5".to_string(),
+                tones(
+                    sr,
+                    &[
+                        (Some(-26.0), 20.0),
+                        (Some(-20.0), 20.1),
+                        (Some(-26.0), 20.0),
+                    ],
+                ),
+            ),
         ];
         let reports = analyze_signals(sr, cases, &[]);
         let expected = [-23.0, -33.0, -23.0, -23.0, -23.0];
         for (i, (report, want)) in reports.iter().zip(expected).enumerate() {
             let what = format!("{sr} Hz case {}", i + 1);
-            assert_within(&format!("{what} I"), num(report, "integrated_lufs"), want, 0.1, 0.1);
+            assert_within(
+                &format!("{what} I"),
+                num(report, "integrated_lufs"),
+                want,
+                0.1,
+                0.1,
+            );
             if i < 2 {
                 // Steady tones: momentary and short-term maxima equal the integrated level.
-                assert_within(&format!("{what} M"), num(report, "momentary_max_lufs"), want, 0.1, 0.1);
-                assert_within(&format!("{what} S"), num(report, "short_term_max_lufs"), want, 0.1, 0.1);
+                assert_within(
+                    &format!("{what} M"),
+                    num(report, "momentary_max_lufs"),
+                    want,
+                    0.1,
+                    0.1,
+                );
+                assert_within(
+                    &format!("{what} S"),
+                    num(report, "short_term_max_lufs"),
+                    want,
+                    0.1,
+                    0.1,
+                );
             }
         }
     }
@@ -73,7 +121,13 @@ fn tech3341_case_9_and_12_are_constant_in_the_timeline() {
     let timeline = reports[0]["timeline"].as_array().expect("timeline");
     let mut checked = 0;
     for entry in timeline.iter().filter(|e| num(e, "t_s") >= 3.0 - 1e-9) {
-        assert_within(&format!("case 9 S at {}", entry["t_s"]), num(entry, "short_term_lufs"), -23.0, 0.1, 0.1);
+        assert_within(
+            &format!("case 9 S at {}", entry["t_s"]),
+            num(entry, "short_term_lufs"),
+            -23.0,
+            0.1,
+            0.1,
+        );
         checked += 1;
     }
     assert!(checked >= 110, "{checked} entries checked");
@@ -87,7 +141,13 @@ fn tech3341_case_9_and_12_are_constant_in_the_timeline() {
     let timeline = reports[0]["timeline"].as_array().expect("timeline");
     let mut checked = 0;
     for entry in timeline.iter().filter(|e| num(e, "t_s") >= 1.0 - 1e-9) {
-        assert_within(&format!("case 12 M at {}", entry["t_s"]), num(entry, "momentary_lufs"), -23.0, 0.1, 0.1);
+        assert_within(
+            &format!("case 12 M at {}", entry["t_s"]),
+            num(entry, "momentary_lufs"),
+            -23.0,
+            0.1,
+            0.1,
+        );
         checked += 1;
     }
     assert!(checked >= 450, "{checked} entries checked");
@@ -99,14 +159,36 @@ fn tech3341_cases_10_and_13_file_based_maxima() {
     let mut signals = Vec::new();
     for i in 0..20 {
         // Case 10: i * 0.15 s of silence, 3 s at -23 dBFS, 1 s of silence: max S = -23.0.
-        signals.push((format!("case10_{i:02}"), tones(sr, &[(None, i as f64 * 0.15), (Some(-23.0), 3.0), (None, 1.0)])));
+        signals.push((
+            format!("case10_{i:02}"),
+            tones(
+                sr,
+                &[(None, i as f64 * 0.15), (Some(-23.0), 3.0), (None, 1.0)],
+            ),
+        ));
         // Case 13: i * 20 ms of silence, 400 ms at -23 dBFS, 1 s of silence: max M = -23.0.
-        signals.push((format!("case13_{i:02}"), tones(sr, &[(None, i as f64 * 0.02), (Some(-23.0), 0.4), (None, 1.0)])));
+        signals.push((
+            format!("case13_{i:02}"),
+            tones(
+                sr,
+                &[(None, i as f64 * 0.02), (Some(-23.0), 0.4), (None, 1.0)],
+            ),
+        ));
     }
     let reports = analyze_signals(sr, signals, &[]);
     for (n, report) in reports.iter().enumerate() {
-        let (field, case) = if n % 2 == 0 { ("short_term_max_lufs", 10) } else { ("momentary_max_lufs", 13) };
-        assert_within(&format!("case {case} segment {}", n / 2), num(report, field), -23.0, 0.1, 0.1);
+        let (field, case) = if n % 2 == 0 {
+            ("short_term_max_lufs", 10)
+        } else {
+            ("momentary_max_lufs", 13)
+        };
+        assert_within(
+            &format!("case {case} segment {}", n / 2),
+            num(report, field),
+            -23.0,
+            0.1,
+            0.1,
+        );
     }
 }
 
@@ -124,11 +206,22 @@ fn tech3341_true_peak_cases_15_to_19() {
         let signals = cases
             .iter()
             .enumerate()
-            .map(|(i, &(freq, amplitude, phase_deg, _))| (format!("case{}", 15 + i), tapered_sine(fs, freq, amplitude, phase_deg)))
+            .map(|(i, &(freq, amplitude, phase_deg, _))| {
+                (
+                    format!("case{}", 15 + i),
+                    tapered_sine(fs, freq, amplitude, phase_deg),
+                )
+            })
             .collect();
         let reports = analyze_signals(sr, signals, &[]);
         for (i, (report, case)) in reports.iter().zip(cases).enumerate() {
-            assert_within(&format!("{sr} Hz case {}", 15 + i), num(report, "true_peak_dbtp"), case.3, 0.4, 0.2);
+            assert_within(
+                &format!("{sr} Hz case {}", 15 + i),
+                num(report, "true_peak_dbtp"),
+                case.3,
+                0.4,
+                0.2,
+            );
         }
     }
 }
@@ -140,7 +233,8 @@ fn tapered_sine(fs: f64, freq: f64, amplitude: f64, phase_deg: f64) -> Vec<f32> 
     (0..frames)
         .map(|n| {
             let gain = (n.min(frames - 1 - n) as f64 / fade as f64).min(1.0);
-            (gain * amplitude * (2.0 * PI * freq * n as f64 / fs + phase_deg.to_radians()).sin()) as f32
+            (gain * amplitude * (2.0 * PI * freq * n as f64 / fs + phase_deg.to_radians()).sin())
+                as f32
         })
         .collect()
 }
@@ -155,12 +249,27 @@ fn tech3342_loudness_range_cases_1_to_4() {
             ("lra3".to_string(), two(-40.0, -20.0)),
             (
                 "lra4".to_string(),
-                tones(sr, &[(Some(-50.0), 20.0), (Some(-35.0), 20.0), (Some(-20.0), 20.0), (Some(-35.0), 20.0), (Some(-50.0), 20.0)]),
+                tones(
+                    sr,
+                    &[
+                        (Some(-50.0), 20.0),
+                        (Some(-35.0), 20.0),
+                        (Some(-20.0), 20.0),
+                        (Some(-35.0), 20.0),
+                        (Some(-50.0), 20.0),
+                    ],
+                ),
             ),
         ];
         let reports = analyze_signals(sr, signals, &[]);
         for (i, (report, want)) in reports.iter().zip([10.0, 5.0, 20.0, 15.0]).enumerate() {
-            assert_within(&format!("{sr} Hz Tech 3342 case {}", i + 1), num(report, "loudness_range_lu"), want, 1.0, 1.0);
+            assert_within(
+                &format!("{sr} Hz Tech 3342 case {}", i + 1),
+                num(report, "loudness_range_lu"),
+                want,
+                1.0,
+                1.0,
+            );
         }
     }
 }

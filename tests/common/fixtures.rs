@@ -27,7 +27,10 @@ pub struct Run {
 
 /// Runs `trimeter` with `args`.
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(bin()).args(args).output().expect("cannot start the trimeter binary");
+    let out = Command::new(bin())
+        .args(args)
+        .output()
+        .expect("cannot start the trimeter binary");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -42,9 +45,17 @@ pub fn analyze_json(files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
     args.extend(extra.iter().map(|a| a.into()));
     args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
     let run = run(&args);
-    assert!(!run.stderr.contains("panicked"), "the binary panicked: {}", run.stderr);
-    let parsed: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): stdout {:?} stderr {:?}", run.stdout, run.stderr));
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the binary panicked: {}",
+        run.stderr
+    );
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): stdout {:?} stderr {:?}",
+            run.stdout, run.stderr
+        )
+    });
     let array = parsed.as_array().expect("a JSON array").clone();
     assert_eq!(array.len(), files.len(), "one object per file");
     (run.code, array)
@@ -101,7 +112,13 @@ impl Fmt {
 
 /// Writes a WAV file from planar samples. With `mask`, the header is WAVE_FORMAT_EXTENSIBLE with
 /// that channel mask; without, a plain PCM (tag 1) or IEEE float (tag 3) header.
-pub fn write_wav(path: &Path, sample_rate_hz: u32, planes: &[Vec<f32>], fmt: Fmt, mask: Option<u32>) {
+pub fn write_wav(
+    path: &Path,
+    sample_rate_hz: u32,
+    planes: &[Vec<f32>],
+    fmt: Fmt,
+    mask: Option<u32>,
+) {
     let bytes = wav_bytes(sample_rate_hz, planes, fmt, mask);
     std::fs::write(path, bytes).expect("write fixture");
 }
@@ -128,7 +145,13 @@ pub fn wav_bytes(sample_rate_hz: u32, planes: &[Vec<f32>], fmt: Fmt, mask: Optio
         }
     }
     let mut fmt_chunk = Vec::new();
-    let tag: u16 = if mask.is_some() { 0xfffe } else if fmt.is_float() { 3 } else { 1 };
+    let tag: u16 = if mask.is_some() {
+        0xfffe
+    } else if fmt.is_float() {
+        3
+    } else {
+        1
+    };
     fmt_chunk.extend_from_slice(&tag.to_le_bytes());
     fmt_chunk.extend_from_slice(&channels.to_le_bytes());
     fmt_chunk.extend_from_slice(&sample_rate_hz.to_le_bytes());
@@ -194,7 +217,11 @@ pub fn ffmpeg(input: &Path, output: &Path, options: &[&str]) {
         .arg(output)
         .status()
         .unwrap_or_else(|e| panic!("ffmpeg is needed to create AIFF/FLAC/MP3/Ogg fixtures: {e}"));
-    assert!(status.success(), "ffmpeg failed to create {}", output.display());
+    assert!(
+        status.success(),
+        "ffmpeg failed to create {}",
+        output.display()
+    );
 }
 
 /// A fresh temporary folder.

@@ -82,7 +82,9 @@ pub fn analyze_file(
 ) -> Result<Analysis, String> {
     let mut source = Source::open(path)?;
     let info = *source.info();
-    progress(ProgressEvent::Opened { declared_frames: info.declared_frames });
+    progress(ProgressEvent::Opened {
+        declared_frames: info.declared_frames,
+    });
     let sample_rate_hz = f64::from(info.sample_rate_hz);
     let channels = info.channels;
     let mut engine = MeterEngine::new(EngineConfig {
@@ -103,7 +105,8 @@ pub fn analyze_file(
     // the index, not accumulated, so they do not drift over long files.
     let mut timeline = timeline_ms.map(|_| Vec::new());
     let mut timeline_k: u64 = 1;
-    let timeline_frame = |k: u64| timeline_ms.map(|ms| (k as f64 * ms * sample_rate_hz / 1000.0).round() as u64);
+    let timeline_frame =
+        |k: u64| timeline_ms.map(|ms| (k as f64 * ms * sample_rate_hz / 1000.0).round() as u64);
     let mut next_timeline = timeline_frame(timeline_k);
     let sample_vu = target.average == AverageMeasure::Vu;
     let mut vu_k: u64 = 1;
@@ -122,7 +125,8 @@ pub fn analyze_file(
             let mut end = (offset + ENGINE_BLOCK_FRAMES).min(packet_frames);
             for boundary in [next_timeline, next_vu].into_iter().flatten() {
                 // Boundaries always lie ahead of `position` (they are bumped as soon as reached).
-                let until = usize::try_from(boundary.saturating_sub(position)).unwrap_or(usize::MAX);
+                let until =
+                    usize::try_from(boundary.saturating_sub(position)).unwrap_or(usize::MAX);
                 end = end.min(offset.saturating_add(until.max(1)));
             }
             let mut block: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];

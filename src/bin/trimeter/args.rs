@@ -172,17 +172,25 @@ pub enum PeakArg {
 
 /// A finite dB value.
 fn parse_finite_db(text: &str) -> Result<f32, String> {
-    let value: f32 = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
+    let value: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
     if value.is_finite() && value.abs() <= 200.0 {
         Ok(value)
     } else {
-        Err(format!("'{text}' is not a finite level between -200 and 200 dB"))
+        Err(format!(
+            "'{text}' is not a finite level between -200 and 200 dB"
+        ))
     }
 }
 
 /// A timeline interval in milliseconds: at least 1 ms.
 fn parse_timeline_ms(text: &str) -> Result<f64, String> {
-    let value: f64 = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
     if value.is_finite() && (1.0..=86_400_000.0).contains(&value) {
         Ok(value)
     } else {

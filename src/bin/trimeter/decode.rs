@@ -114,7 +114,9 @@ impl Source {
     /// codec, unsupported channel count or sample rate).
     pub fn open(path: &Path) -> Result<Self, String> {
         let file = File::open(path).map_err(|err| format!("cannot open file: {err}"))?;
-        let meta = file.metadata().map_err(|err| format!("cannot read file: {err}"))?;
+        let meta = file
+            .metadata()
+            .map_err(|err| format!("cannot read file: {err}"))?;
         if meta.is_dir() {
             return Err("is a directory, not an audio file".into());
         }
@@ -130,9 +132,16 @@ impl Source {
             hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|err| match err {
-                SymphoniaError::Unsupported(_) => "unsupported or unrecognized file format".to_string(),
+                SymphoniaError::Unsupported(_) => {
+                    "unsupported or unrecognized file format".to_string()
+                }
                 other => describe_error("cannot read the file header", &other),
             })?;
         let container = match format.format_info().short_name {
@@ -153,8 +162,13 @@ impl Source {
             .ok_or_else(|| "no audio codec parameters in the file".to_string())?;
         let track_id = track.id;
         let declared_frames = track.num_frames;
-        let sample_rate_hz = params.sample_rate.ok_or_else(|| "the file declares no sample rate".to_string())?;
-        let channel_set = params.channels.clone().ok_or_else(|| "the file declares no channel layout".to_string())?;
+        let sample_rate_hz = params
+            .sample_rate
+            .ok_or_else(|| "the file declares no sample rate".to_string())?;
+        let channel_set = params
+            .channels
+            .clone()
+            .ok_or_else(|| "the file declares no channel layout".to_string())?;
         let channels = channel_set.count();
         check_layout(channels, sample_rate_hz)?;
         let encoding = encoding_of(params.codec, params.bits_per_sample)?;
@@ -163,8 +177,19 @@ impl Source {
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|err| describe_error("unsupported codec", &err))?;
         Ok(Self {
-            backend: Backend::Symphonia { format, decoder, track_id },
-            info: AudioInfo { sample_rate_hz, channels, wave_channel_mask, container, encoding, declared_frames },
+            backend: Backend::Symphonia {
+                format,
+                decoder,
+                track_id,
+            },
+            info: AudioInfo {
+                sample_rate_hz,
+                channels,
+                wave_channel_mask,
+                container,
+                encoding,
+                declared_frames,
+            },
             decoded_frames: 0,
         })
     }
@@ -183,7 +208,9 @@ impl Source {
         };
         // A mask that does not name exactly one position per channel cannot assign weights:
         // use the BS.1770 defaults for the count instead.
-        let wave_channel_mask = header.channel_mask.filter(|m| m.count_ones() as usize == header.channels);
+        let wave_channel_mask = header
+            .channel_mask
+            .filter(|m| m.count_ones() as usize == header.channels);
         Ok(Self {
             backend: Backend::Wav(reader),
             info: AudioInfo {
@@ -214,21 +241,39 @@ impl Source {
     ///
     /// # Errors
     /// Corrupt or truncated data, or a stream whose layout changes midway.
-    pub fn next_packet_into<S: ConvertibleSample + PlanarSample>(&mut self, planes: &mut Vec<Vec<S>>) -> Result<bool, String> {
+    pub fn next_packet_into<S: ConvertibleSample + PlanarSample>(
+        &mut self,
+        planes: &mut Vec<Vec<S>>,
+    ) -> Result<bool, String> {
         let (format, decoder, track_id) = match &mut self.backend {
             Backend::Wav(reader) => {
-                let frames = reader.read_into(planes).map_err(|err| format!("read error: {err}"))?;
+                let frames = reader
+                    .read_into(planes)
+                    .map_err(|err| format!("read error: {err}"))?;
                 self.decoded_frames += frames as u64;
-                return if frames == 0 { self.finish().map(|()| false) } else { Ok(true) };
+                return if frames == 0 {
+                    self.finish().map(|()| false)
+                } else {
+                    Ok(true)
+                };
             }
-            Backend::Symphonia { format, decoder, track_id } => (format, decoder, *track_id),
+            Backend::Symphonia {
+                format,
+                decoder,
+                track_id,
+            } => (format, decoder, *track_id),
         };
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return self.finish().map(|()| false),
-                Err(SymphoniaError::IoError(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(format!("truncated file: the data ends early after {} frames", self.decoded_frames));
+                Err(SymphoniaError::IoError(err))
+                    if err.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Err(format!(
+                        "truncated file: the data ends early after {} frames",
+                        self.decoded_frames
+                    ));
                 }
                 Err(err) => return Err(describe_error("corrupt data", &err)),
             };
@@ -237,8 +282,13 @@ impl Source {
             }
             let decoded = match decoder.decode(&packet) {
                 Ok(decoded) => decoded,
-                Err(SymphoniaError::IoError(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(format!("truncated file: the data ends early after {} frames", self.decoded_frames));
+                Err(SymphoniaError::IoError(err))
+                    if err.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Err(format!(
+                        "truncated file: the data ends early after {} frames",
+                        self.decoded_frames
+                    ));
                 }
                 Err(err) => {
                     return Err(format!(
@@ -248,8 +298,12 @@ impl Source {
                     ))
                 }
             };
-            if decoded.num_planes() != self.info.channels || decoded.spec().rate() != self.info.sample_rate_hz {
-                return Err("unsupported stream: the channel count or sample rate changes midway".into());
+            if decoded.num_planes() != self.info.channels
+                || decoded.spec().rate() != self.info.sample_rate_hz
+            {
+                return Err(
+                    "unsupported stream: the channel count or sample rate changes midway".into(),
+                );
             }
             decoded.copy_to_vecs_planar::<S>(planes);
             self.decoded_frames += decoded.frames() as u64;
@@ -262,7 +316,12 @@ impl Source {
         if let Some(declared) = self.info.declared_frames {
             // NOTE: Only fewer frames than declared is an error; lossy decoders can legitimately
             // produce a few more frames than a container's estimate.
-            if self.decoded_frames < declared && matches!(self.info.container, Container::Wav | Container::Aiff | Container::Flac) {
+            if self.decoded_frames < declared
+                && matches!(
+                    self.info.container,
+                    Container::Wav | Container::Aiff | Container::Flac
+                )
+            {
                 // Symphonia skips FLAC frames that fail their checksum, so a corrupt FLAC file
                 // also ends up here.
                 return Err(format!(
@@ -278,7 +337,9 @@ impl Source {
 /// Checks the channel count and sample rate against what the meters support.
 fn check_layout(channels: usize, sample_rate_hz: u32) -> Result<(), String> {
     if channels == 0 || channels > MAX_CHANNELS {
-        return Err(format!("unsupported channel count {channels} (1 to {MAX_CHANNELS} supported)"));
+        return Err(format!(
+            "unsupported channel count {channels} (1 to {MAX_CHANNELS} supported)"
+        ));
     }
     if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
         return Err(format!(
@@ -289,19 +350,34 @@ fn check_layout(channels: usize, sample_rate_hz: u32) -> Result<(), String> {
 }
 
 /// Classifies a codec.
-fn encoding_of(codec: symphonia::core::codecs::audio::AudioCodecId, bits: Option<u32>) -> Result<Encoding, String> {
+fn encoding_of(
+    codec: symphonia::core::codecs::audio::AudioCodecId,
+    bits: Option<u32>,
+) -> Result<Encoding, String> {
     let int = |bits: u16| Ok(Encoding::Int { bits });
     match codec {
-        CODEC_ID_PCM_U8 | CODEC_ID_PCM_S8 | CODEC_ID_PCM_U8_PLANAR | CODEC_ID_PCM_S8_PLANAR => int(8),
-        CODEC_ID_PCM_S16LE | CODEC_ID_PCM_S16BE | CODEC_ID_PCM_U16LE | CODEC_ID_PCM_U16BE => int(16),
-        CODEC_ID_PCM_S24LE | CODEC_ID_PCM_S24BE | CODEC_ID_PCM_U24LE | CODEC_ID_PCM_U24BE => int(24),
-        CODEC_ID_PCM_S32LE | CODEC_ID_PCM_S32BE | CODEC_ID_PCM_U32LE | CODEC_ID_PCM_U32BE => int(32),
+        CODEC_ID_PCM_U8 | CODEC_ID_PCM_S8 | CODEC_ID_PCM_U8_PLANAR | CODEC_ID_PCM_S8_PLANAR => {
+            int(8)
+        }
+        CODEC_ID_PCM_S16LE | CODEC_ID_PCM_S16BE | CODEC_ID_PCM_U16LE | CODEC_ID_PCM_U16BE => {
+            int(16)
+        }
+        CODEC_ID_PCM_S24LE | CODEC_ID_PCM_S24BE | CODEC_ID_PCM_U24LE | CODEC_ID_PCM_U24BE => {
+            int(24)
+        }
+        CODEC_ID_PCM_S32LE | CODEC_ID_PCM_S32BE | CODEC_ID_PCM_U32LE | CODEC_ID_PCM_U32BE => {
+            int(32)
+        }
         CODEC_ID_PCM_F32LE | CODEC_ID_PCM_F32BE => Ok(Encoding::Float { bits: 32 }),
         CODEC_ID_PCM_F64LE | CODEC_ID_PCM_F64BE => Ok(Encoding::Float { bits: 64 }),
         CODEC_ID_PCM_ALAW => Ok(Encoding::Lossy { codec: "A-law" }),
         CODEC_ID_PCM_MULAW => Ok(Encoding::Lossy { codec: "mu-law" }),
-        CODEC_ID_FLAC => Ok(Encoding::Lossless { bits: bits.unwrap_or(0) as u16 }),
-        CODEC_ID_MP1 | CODEC_ID_MP2 | CODEC_ID_MP3 => Ok(Encoding::Lossy { codec: "MPEG audio" }),
+        CODEC_ID_FLAC => Ok(Encoding::Lossless {
+            bits: bits.unwrap_or(0) as u16,
+        }),
+        CODEC_ID_MP1 | CODEC_ID_MP2 | CODEC_ID_MP3 => Ok(Encoding::Lossy {
+            codec: "MPEG audio",
+        }),
         CODEC_ID_VORBIS => Ok(Encoding::Lossy { codec: "Vorbis" }),
         CODEC_ID_ADPCM_IMA_WAV | CODEC_ID_ADPCM_MS => Ok(Encoding::Lossy { codec: "ADPCM" }),
         _ => Err("unsupported codec".into()),
@@ -317,7 +393,8 @@ fn wave_mask(channels: &Channels) -> Option<u32> {
             let wave_bits = bits & 0x3_FFFF;
             // A second LFE (bit 18, outside the WAVE mask) or other extra positions would leave
             // channels without a weight: fall back to the defaults for the count.
-            (wave_bits == bits && positions.iter().count() == channels.count()).then_some(wave_bits as u32)
+            (wave_bits == bits && positions.iter().count() == channels.count())
+                .then_some(wave_bits as u32)
         }
         _ => None,
     }

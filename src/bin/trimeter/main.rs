@@ -62,7 +62,9 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(format!("internal error while processing the file: {detail}"))
+            Err(format!(
+                "internal error while processing the file: {detail}"
+            ))
         }
     }
 }
@@ -90,7 +92,9 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
     let on_progress = |event: ProgressEvent| {
         if let Some(bar) = &bar {
             match event {
-                ProgressEvent::Opened { declared_frames } => bar.inc_length(declared_frames.unwrap_or(0)),
+                ProgressEvent::Opened { declared_frames } => {
+                    bar.inc_length(declared_frames.unwrap_or(0))
+                }
                 ProgressEvent::Decoded { frames } => {
                     // Files without a declared length grow the bar as they go.
                     if bar.position() + frames > bar.length().unwrap_or(0) {
@@ -109,7 +113,12 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let reports: Vec<FileReport> = args.files.iter().zip(&results).map(|(p, r)| FileReport::new(p, r)).collect();
+    let reports: Vec<FileReport> = args
+        .files
+        .iter()
+        .zip(&results)
+        .map(|(p, r)| FileReport::new(p, r))
+        .collect();
     let text = if args.json {
         match serde_json::to_string_pretty(&reports) {
             Ok(json) => json + "\n",
@@ -132,21 +141,34 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
 
 fn run_stage(args: &StageArgs) -> u8 {
     if let Err(err) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: cannot create the output folder {}: {err}", args.out.display());
+        eprintln!(
+            "error: cannot create the output folder {}: {err}",
+            args.out.display()
+        );
         return EXIT_USAGE;
     }
     if !args.out.is_dir() {
         eprintln!("error: {} is not a folder", args.out.display());
         return EXIT_USAGE;
     }
-    let canonical_inputs: HashSet<_> = args.files.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let canonical_inputs: HashSet<_> = args
+        .files
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
     let mut seen_names = HashSet::new();
     let duplicate: Vec<bool> = args
         .files
         .iter()
-        .map(|p| p.file_name().is_some_and(|n| !seen_names.insert(n.to_os_string())))
+        .map(|p| {
+            p.file_name()
+                .is_some_and(|n| !seen_names.insert(n.to_os_string()))
+        })
         .collect();
-    let plan = StagePlan { args, canonical_inputs };
+    let plan = StagePlan {
+        args,
+        canonical_inputs,
+    };
     let bar = progress_bar(!args.json, args.files.len());
     if let Some(bar) = &bar {
         bar.set_length(args.files.len() as u64);
@@ -156,7 +178,8 @@ fn run_stage(args: &StageArgs) -> u8 {
         .par_iter()
         .zip(duplicate.par_iter())
         .map(|(path, &dup)| {
-            let report = guarded(|| Ok(plan.stage(path, dup))).unwrap_or_else(|error| failed_stage(path, error));
+            let report = guarded(|| Ok(plan.stage(path, dup)))
+                .unwrap_or_else(|error| failed_stage(path, error));
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
@@ -167,7 +190,9 @@ fn run_stage(args: &StageArgs) -> u8 {
         bar.finish_and_clear();
     }
     let text = if args.json {
-        serde_json::to_string_pretty(&reports).map(|j| j + "\n").unwrap_or_default()
+        serde_json::to_string_pretty(&reports)
+            .map(|j| j + "\n")
+            .unwrap_or_default()
     } else {
         reports.iter().map(|r| r.line() + "\n").collect()
     };

@@ -122,7 +122,10 @@ impl FileReport {
                     loudness_range_lu: level(s.loudness_range_lu),
                     plr_lu: level(s.plr_lu),
                     suggested_trim_db: a.suggested_trim_db.and_then(level),
-                    timeline: a.timeline.as_ref().map(|t| t.iter().map(TimelineReport::from).collect()),
+                    timeline: a
+                        .timeline
+                        .as_ref()
+                        .map(|t| t.iter().map(TimelineReport::from).collect()),
                 }
             }
             Err(error) => Self {
@@ -152,7 +155,11 @@ impl FileReport {
 
 /// Formats with one decimal; values that round to zero print without a minus sign.
 fn one_decimal(value: f32, signed: bool) -> String {
-    let value = if (value * 10.0).round() == 0.0 { 0.0 } else { value };
+    let value = if (value * 10.0).round() == 0.0 {
+        0.0
+    } else {
+        value
+    };
     if signed {
         format!("{value:+.1}")
     } else {
@@ -172,14 +179,28 @@ fn cell(value: Option<f32>, silent_is_inf: bool) -> String {
 /// The human table: one aligned row per file, failures listed below it.
 pub fn table(reports: &[FileReport]) -> String {
     const HEADER: [&str; 12] = [
-        "file", "peak dBFS", "TP dBTP", "RMS dBFS", "VU max", "LUFS-I", "LRA LU", "M max", "S max", "PLR LU",
-        "trim dB", "duration",
+        "file",
+        "peak dBFS",
+        "TP dBTP",
+        "RMS dBFS",
+        "VU max",
+        "LUFS-I",
+        "LRA LU",
+        "M max",
+        "S max",
+        "PLR LU",
+        "trim dB",
+        "duration",
     ];
     let mut rows: Vec<[String; 12]> = Vec::new();
     let mut failures = Vec::new();
     for r in reports {
         if !r.ok {
-            failures.push(format!("{}: error: {}", r.path, r.error.as_deref().unwrap_or("unknown")));
+            failures.push(format!(
+                "{}: error: {}",
+                r.path,
+                r.error.as_deref().unwrap_or("unknown")
+            ));
             continue;
         }
         let duration = r.duration_s.unwrap_or(0.0);
@@ -194,7 +215,8 @@ pub fn table(reports: &[FileReport]) -> String {
             cell(r.momentary_max_lufs, true),
             cell(r.short_term_max_lufs, true),
             cell(r.plr_lu, false),
-            r.suggested_trim_db.map_or("-".into(), |t| one_decimal(t, true)),
+            r.suggested_trim_db
+                .map_or("-".into(), |t| one_decimal(t, true)),
             format!("{}:{:04.1}", (duration / 60.0).floor(), duration % 60.0),
         ]);
     }

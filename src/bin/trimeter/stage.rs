@@ -64,7 +64,8 @@ impl StageReport {
                 self.path,
                 output,
                 self.gain_db.unwrap_or(0.0),
-                self.sample_peak_after_dbfs.map_or("-inf".into(), |p| format!("{p:.1}")),
+                self.sample_peak_after_dbfs
+                    .map_or("-inf".into(), |p| format!("{p:.1}")),
                 self.format.as_deref().unwrap_or("?"),
                 if self.dithered { ", TPDF dither" } else { "" }
             ),
@@ -92,21 +93,33 @@ impl StagePlan<'_> {
 
     fn try_stage(&self, input: &Path, duplicate_name: bool) -> Result<StageReport, String> {
         let args = self.args;
-        let name = input.file_name().ok_or_else(|| "the path has no file name".to_string())?;
+        let name = input
+            .file_name()
+            .ok_or_else(|| "the path has no file name".to_string())?;
         if duplicate_name {
-            return Err("another input has the same file name; its copy would be overwritten".into());
+            return Err(
+                "another input has the same file name; its copy would be overwritten".into(),
+            );
         }
         let source = Source::open(input)?;
         let info = *source.info();
         let spec = output_spec(&info)?;
         let output = args.out.join(name);
         if output.exists() {
-            let canonical = output.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", output.display()))?;
+            let canonical = output
+                .canonicalize()
+                .map_err(|e| format!("cannot resolve {}: {e}", output.display()))?;
             if self.canonical_inputs.contains(&canonical) {
-                return Err(format!("refusing to overwrite an input file ({})", output.display()));
+                return Err(format!(
+                    "refusing to overwrite an input file ({})",
+                    output.display()
+                ));
             }
             if !args.force {
-                return Err(format!("{} already exists (use --force to replace it)", output.display()));
+                return Err(format!(
+                    "{} already exists (use --force to replace it)",
+                    output.display()
+                ));
             }
         }
 
@@ -114,9 +127,9 @@ impl StagePlan<'_> {
             Some(gain_db) => gain_db,
             None => {
                 let analysis = analyze_file(input, &args.meter, None, &|_: ProgressEvent| {})?;
-                let gain_db = analysis
-                    .suggested_trim_db
-                    .ok_or_else(|| "silent (no average level): no trim can be suggested; use --gain".to_string())?;
+                let gain_db = analysis.suggested_trim_db.ok_or_else(|| {
+                    "silent (no average level): no trim can be suggested; use --gain".to_string()
+                })?;
                 if !args.allow_clip && would_clip(analysis.summary.sample_peak_dbfs, gain_db) {
                     return Err(format!(
                         "the result would clip (sample peak {:.2} dBFS after {gain_db:+.2} dB); use --allow-clip",
@@ -160,15 +173,24 @@ struct Written {
 }
 
 /// Decodes `source` again, applies `gain_db` and writes `temp`.
-fn write_copy(mut source: Source, temp: &Path, spec: OutSpec, gain_db: f32, allow_clip: bool) -> Result<Written, String> {
+fn write_copy(
+    mut source: Source,
+    temp: &Path,
+    spec: OutSpec,
+    gain_db: f32,
+    allow_clip: bool,
+) -> Result<Written, String> {
     let gain = 10f64.powf(f64::from(gain_db) / 20.0);
     // NOTE: At exactly 0 dB the samples are copied unchanged, so there is nothing to requantize
     // and dither would only add noise.
     let dither = gain_db != 0.0;
-    let mut writer = PcmWriter::create(temp, spec, gain, dither).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+    let mut writer = PcmWriter::create(temp, spec, gain, dither)
+        .map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
     let mut planes: Vec<Vec<f64>> = Vec::new();
     while source.next_packet_into(&mut planes)? {
-        writer.write(&planes).map_err(|e| format!("write error: {e}"))?;
+        writer
+            .write(&planes)
+            .map_err(|e| format!("write error: {e}"))?;
         if writer.clipped_samples > 0 && !allow_clip {
             return Err(format!(
                 "the result would clip ({gain_db:+.2} dB takes a sample to or above full scale); use --allow-clip"
@@ -178,7 +200,10 @@ fn write_copy(mut source: Source, temp: &Path, spec: OutSpec, gain_db: f32, allo
     if source.decoded_frames() == 0 {
         return Err("no audio: the file holds 0 frames".into());
     }
-    let written = Written { peak: writer.peak, dithered: dither && matches!(spec.sample, OutSample::Int(_)) };
+    let written = Written {
+        peak: writer.peak,
+        dithered: dither && matches!(spec.sample, OutSample::Int(_)),
+    };
     writer.finish().map_err(|e| format!("write error: {e}"))?;
     Ok(written)
 }
@@ -188,20 +213,30 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
     let container = match info.container {
         Container::Wav => OutContainer::Wav,
         Container::Aiff => OutContainer::Aiff,
-        Container::Flac => {
-            return Err("writing FLAC is not supported (no FLAC encoder in this build); convert to WAV first".into())
-        }
+        Container::Flac => return Err(
+            "writing FLAC is not supported (no FLAC encoder in this build); convert to WAV first"
+                .into(),
+        ),
         Container::Ogg | Container::Mpeg => {
-            return Err("refusing to stage a lossy file: re-encoding lossy audio is not gain staging".into())
+            return Err(
+                "refusing to stage a lossy file: re-encoding lossy audio is not gain staging"
+                    .into(),
+            )
         }
     };
     let sample = match info.encoding {
         Encoding::Int { bits } => OutSample::Int(bits),
         Encoding::Float { bits } if container == OutContainer::Wav => OutSample::Float(bits),
-        Encoding::Float { .. } => return Err("writing floating-point AIFF-C is not supported; convert to WAV first".into()),
+        Encoding::Float { .. } => {
+            return Err(
+                "writing floating-point AIFF-C is not supported; convert to WAV first".into(),
+            )
+        }
         Encoding::Lossless { .. } => return Err("unsupported output encoding".into()),
         Encoding::Lossy { codec } => {
-            return Err(format!("refusing to stage {codec} audio: re-encoding lossy audio is not gain staging"))
+            return Err(format!(
+                "refusing to stage {codec} audio: re-encoding lossy audio is not gain staging"
+            ))
         }
     };
     Ok(OutSpec {
@@ -215,6 +250,9 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
 
 /// A hidden temporary name next to `output`, unique per process.
 fn temp_path(output: &Path) -> PathBuf {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     output.with_file_name(format!(".{name}.trimeter-{}.tmp", std::process::id()))
 }

@@ -163,7 +163,10 @@ impl WavReader {
     /// # Errors
     /// Read errors. A file that ends before the declared data does is reported by the caller by
     /// comparing frame counts.
-    pub fn read_into<S: PlanarSample>(&mut self, planes: &mut Vec<Vec<S>>) -> std::io::Result<usize> {
+    pub fn read_into<S: PlanarSample>(
+        &mut self,
+        planes: &mut Vec<Vec<S>>,
+    ) -> std::io::Result<usize> {
         let channels = self.header.channels;
         let width = self.header.coding.bytes();
         let frame_bytes = channels * width;
@@ -191,7 +194,9 @@ impl WavReader {
         }
         let data = &self.bytes[..frames * frame_bytes];
         match self.header.coding {
-            WavCoding::U8 => convert(data, planes, 1, |b| S::from_f32((f32::from(b[0]) - 128.0) * (1.0 / 128.0))),
+            WavCoding::U8 => convert(data, planes, 1, |b| {
+                S::from_f32((f32::from(b[0]) - 128.0) * (1.0 / 128.0))
+            }),
             WavCoding::I16 => convert(data, planes, 2, |b| {
                 S::from_f32(f32::from(i16::from_le_bytes([b[0], b[1]])) * (1.0 / 32_768.0))
             }),
@@ -201,11 +206,18 @@ impl WavReader {
                 S::from_f32(v as f32 * (1.0 / 8_388_608.0))
             }),
             WavCoding::I32 => convert(data, planes, 4, |b| {
-                S::from_f64(f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) * (1.0 / 2_147_483_648.0))
+                S::from_f64(
+                    f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        * (1.0 / 2_147_483_648.0),
+                )
             }),
-            WavCoding::F32 => convert(data, planes, 4, |b| S::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+            WavCoding::F32 => convert(data, planes, 4, |b| {
+                S::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }),
             WavCoding::F64 => convert(data, planes, 8, |b| {
-                S::from_f64(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+                S::from_f64(f64::from_le_bytes([
+                    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                ]))
             }),
         }
         Ok(frames)
@@ -214,13 +226,22 @@ impl WavReader {
 
 /// De-interleaves `data` (frames of `planes.len()` samples of `width` bytes) into `planes`.
 #[inline(always)]
-fn convert<S: PlanarSample>(data: &[u8], planes: &mut [Vec<S>], width: usize, sample: impl Fn(&[u8]) -> S) {
+fn convert<S: PlanarSample>(
+    data: &[u8],
+    planes: &mut [Vec<S>],
+    width: usize,
+    sample: impl Fn(&[u8]) -> S,
+) {
     let channels = planes.len();
     if channels == 2 {
         // The common case gets a loop the compiler can keep in registers.
         let (left, right) = planes.split_at_mut(1);
         let (left, right) = (&mut left[0], &mut right[0]);
-        for ((frame, l), r) in data.chunks_exact(2 * width).zip(left.iter_mut()).zip(right.iter_mut()) {
+        for ((frame, l), r) in data
+            .chunks_exact(2 * width)
+            .zip(left.iter_mut())
+            .zip(right.iter_mut())
+        {
             *l = sample(&frame[..width]);
             *r = sample(&frame[width..]);
         }

@@ -121,8 +121,11 @@ impl PcmWriter {
             out: BufWriter::with_capacity(1 << 16, file),
             spec,
             gain,
-            dither: (dither && matches!(spec.sample, OutSample::Int(_)))
-                .then(|| (0..u64::from(spec.channels)).map(|c| Dither::new(DITHER_SEED.wrapping_add(c))).collect()),
+            dither: (dither && matches!(spec.sample, OutSample::Int(_))).then(|| {
+                (0..u64::from(spec.channels))
+                    .map(|c| Dither::new(DITHER_SEED.wrapping_add(c)))
+                    .collect()
+            }),
             frames: 0,
             bytes: Vec::new(),
             clipped_samples: 0,
@@ -139,7 +142,9 @@ impl PcmWriter {
         let width = self.spec.sample_bytes();
         let data_bytes = (self.frames + frames as u64) * (channels * width) as u64;
         if data_bytes > MAX_DATA_BYTES {
-            return Err(io::Error::other("the output would exceed the 4 GiB size limit of WAV/AIFF"));
+            return Err(io::Error::other(
+                "the output would exceed the 4 GiB size limit of WAV/AIFF",
+            ));
         }
         self.bytes.clear();
         self.bytes.reserve(frames * channels * width);
@@ -155,7 +160,9 @@ impl PcmWriter {
                     self.peak = magnitude;
                 }
                 match self.spec.sample {
-                    OutSample::Float(32) => push(&mut self.bytes, &(x as f32).to_le_bytes(), big_endian),
+                    OutSample::Float(32) => {
+                        push(&mut self.bytes, &(x as f32).to_le_bytes(), big_endian)
+                    }
                     OutSample::Float(_) => push(&mut self.bytes, &x.to_le_bytes(), big_endian),
                     OutSample::Int(bits) => {
                         let scale = f64::from(1u32 << (bits - 1));
@@ -181,7 +188,8 @@ impl PcmWriter {
 
     /// Pads, patches the header sizes, flushes and syncs the file to disk.
     pub fn finish(mut self) -> io::Result<()> {
-        let data_bytes = self.frames * (usize::from(self.spec.channels) * self.spec.sample_bytes()) as u64;
+        let data_bytes =
+            self.frames * (usize::from(self.spec.channels) * self.spec.sample_bytes()) as u64;
         if data_bytes % 2 == 1 {
             // RIFF and IFF chunks are padded to an even length.
             self.out.write_all(&[0])?;
@@ -212,7 +220,9 @@ fn push(bytes: &mut Vec<u8>, le: &[u8], big_endian: bool) {
 }
 
 /// The KSDATAFORMAT_SUBTYPE GUID tail shared by PCM and IEEE float.
-const GUID_TAIL: [u8; 14] = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+const GUID_TAIL: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
 
 /// The default WAVE channel mask for a channel count (mono = front centre, stereo = L R,
 /// 5.1 = L R C LFE BL BR), or 0 (unspecified) for other counts.
@@ -238,7 +248,13 @@ fn wav_header(spec: &OutSpec, frames: u64, data_bytes: u64) -> Vec<u8> {
     // integers; it is also the only place to declare the speaker layout.
     let extensible = spec.channels > 2 || (!is_float && bits > 16);
     let mut fmt = Vec::with_capacity(40);
-    let tag: u16 = if extensible { 0xfffe } else if is_float { 3 } else { 1 };
+    let tag: u16 = if extensible {
+        0xfffe
+    } else if is_float {
+        3
+    } else {
+        1
+    };
     fmt.extend_from_slice(&tag.to_le_bytes());
     fmt.extend_from_slice(&spec.channels.to_le_bytes());
     fmt.extend_from_slice(&spec.sample_rate_hz.to_le_bytes());
@@ -248,7 +264,9 @@ fn wav_header(spec: &OutSpec, frames: u64, data_bytes: u64) -> Vec<u8> {
     if extensible {
         fmt.extend_from_slice(&22u16.to_le_bytes());
         fmt.extend_from_slice(&bits.to_le_bytes());
-        let mask = spec.wave_channel_mask.unwrap_or_else(|| default_mask(spec.channels));
+        let mask = spec
+            .wave_channel_mask
+            .unwrap_or_else(|| default_mask(spec.channels));
         fmt.extend_from_slice(&mask.to_le_bytes());
         fmt.extend_from_slice(&(if is_float { 3u16 } else { 1u16 }).to_le_bytes());
         fmt.extend_from_slice(&GUID_TAIL);
@@ -319,8 +337,14 @@ mod tests {
     #[test]
     fn extended_sample_rates_match_known_encodings() {
         // 44100 Hz is 40 0E AC 44 00 00 00 00 00 00 in every AIFF file.
-        assert_eq!(extended80(44_100), [0x40, 0x0e, 0xac, 0x44, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(extended80(48_000), [0x40, 0x0e, 0xbb, 0x80, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            extended80(44_100),
+            [0x40, 0x0e, 0xac, 0x44, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            extended80(48_000),
+            [0x40, 0x0e, 0xbb, 0x80, 0, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]
