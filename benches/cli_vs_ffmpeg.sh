@@ -62,8 +62,8 @@ echo "  trimeter per stereo frame: $(echo "scale=2; $TM_CPU * 1000000000 / ($SEC
 
 CORES=$(nproc)
 echo "${FILES} files of ${PART} s, 1 thread vs ${CORES} threads:"
-read -r T_1 _ <<<"$(RAYON_NUM_THREADS=1 best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)"
-read -r T_N _ <<<"$(RAYON_NUM_THREADS="$CORES" best_of_3 "$BIN" analyze --json "$WORK"/part*.wav)"
+read -r T_1 _ <<<"$(RAYON_NUM_THREADS=1 best_of_3 taskset -c 0 "$BIN" analyze --json "$WORK"/part*.wav)"
+read -r T_N _ <<<"$(RAYON_NUM_THREADS="$CORES" best_of_3 taskset -c "0-$((CORES - 1))" "$BIN" analyze --json "$WORK"/part*.wav)"
 echo "  1 thread  : ${T_1} s wall"
 echo "  ${CORES} threads : ${T_N} s wall"
 echo "  speed-up  : $(echo "scale=2; $T_1 / $T_N" | bc -l)x on ${CORES} cores (wall; needs an otherwise idle machine)"
