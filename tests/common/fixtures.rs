@@ -228,3 +228,20 @@ pub fn ffmpeg(input: &Path, output: &Path, options: &[&str]) {
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary folder")
 }
+
+/// The numeric whole-file figures.
+pub const SUMMARY_FIELDS: [&str; 13] = [
+    "sample_peak_dbfs",
+    "true_peak_dbtp",
+    "rms_dbfs",
+    "rms_aes17_dbfs",
+    "vu_max",
+    "ppm_max_dbfs",
+    "momentary_max_lufs",
+    "short_term_max_lufs",
+    "integrated_lufs",
+    "loudness_range_lu",
+    "plr_lu",
+    "suggested_trim_db",
+    "duration_s",
+];
