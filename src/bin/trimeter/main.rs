@@ -18,7 +18,6 @@ mod wav_out;
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -179,7 +178,7 @@ fn run_stage(args: &StageArgs) -> u8 {
         .zip(duplicate.par_iter())
         .map(|(path, &dup)| {
             let report = guarded(|| Ok(plan.stage(path, dup)))
-                .unwrap_or_else(|error| failed_stage(path, error));
+                .unwrap_or_else(|error| StageReport::failed(path, error));
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
@@ -201,19 +200,5 @@ fn run_stage(args: &StageArgs) -> u8 {
         EXIT_OK
     } else {
         EXIT_FILE_FAILED
-    }
-}
-
-/// The report for a file whose staging panicked.
-fn failed_stage(path: &Path, error: String) -> StageReport {
-    StageReport {
-        path: path.display().to_string(),
-        ok: false,
-        error: Some(error),
-        output: None,
-        gain_db: None,
-        sample_peak_after_dbfs: None,
-        format: None,
-        dithered: false,
     }
 }

@@ -42,7 +42,8 @@ pub struct StageReport {
 }
 
 impl StageReport {
-    fn failed(path: &Path, error: String) -> Self {
+    /// The report for a file that could not be staged.
+    pub fn failed(path: &Path, error: String) -> Self {
         Self {
             path: path.display().to_string(),
             ok: false,
