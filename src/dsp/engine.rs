@@ -421,3 +421,6 @@ fn power_mean_db(levels_db: &[f32]) -> f32 {
         .sum();
     power_to_db(sum / levels_db.len() as f64)
 }
+
+#[cfg(test)]
+mod tests;
