@@ -454,7 +454,10 @@ fn odd_rates_and_block_sizes_and_mono_and_many_instances_work() {
         let mut instance = new_instance(&entry);
         let signal = sine(sample_rate, -12.0, 0.05);
         let frames = signal.len();
-        let blocks = trimeter::dsp::signals::random_splits(frames, max_block, 3);
+        // Hosts may also send empty blocks.
+        let mut blocks = vec![0];
+        blocks.extend(trimeter::dsp::signals::random_splits(frames, max_block, 3));
+        blocks.push(0);
         let out = run(
             &mut instance,
             sample_rate,
