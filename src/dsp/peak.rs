@@ -181,6 +181,7 @@ impl PeakTracker {
     /// `tick_pos` frames into the current tick, and returns the tick position after them. The
     /// caller feeds every channel the same number of frames and then stores the position with
     /// [`end_frames`](Self::end_frames).
+    #[inline(always)]
     pub(crate) fn feed(&mut self, ch: usize, tick_pos: usize, values: &[f32]) -> usize {
         if ch >= MAX_CHANNELS {
             return tick_pos;
@@ -226,6 +227,7 @@ impl PeakTracker {
 
     /// One tick of display ballistics: hold, else fall; then any tick peak at or above the
     /// fallen display takes over and restarts the hold.
+    #[inline(always)]
     fn advance_tick(&mut self, ch: usize, tick_max_bits: i32) {
         let mut display = self.display[ch];
         if self.hold_left[ch] > 0 {
@@ -264,7 +266,7 @@ impl PeakTracker {
 }
 
 /// Max magnitude bits, clip count and over count of a short run of samples.
-#[inline]
+#[inline(always)]
 fn scan(chunk: &[f32], ceiling_bits: i32) -> (i32, u32, u32) {
     let mut max = 0i32;
     let (mut clips, mut overs) = (0u32, 0u32);
@@ -313,6 +315,7 @@ impl Meter for SamplePeakMeter {
         self.tracker.reset();
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         self.tracker.begin_block();
         let start = self.tracker.tick_pos();

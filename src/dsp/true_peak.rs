@@ -156,6 +156,7 @@ impl Meter for TruePeakMeter {
         self.tracker.reset();
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         self.tracker.begin_block();
         let start = self.tracker.tick_pos();

@@ -95,6 +95,7 @@ impl ChannelWindow {
     /// Appends `samples`, the frames starting at absolute index `start`, then updates the
     /// readings for the frame after them. `gate_ticks` is the gate block length in ticks and
     /// `gate_ms` the gate as a mean square.
+    #[inline(always)]
     pub(super) fn push(&mut self, start: u64, samples: &[f32], gate_ticks: u64, gate_ms: f64) {
         let mut t = start;
         let mut rest = samples;
@@ -114,7 +115,7 @@ impl ChannelWindow {
     }
 
     /// `slot + ahead` wrapped into the ring (`slot` in the ring, `ahead` at most its length).
-    #[inline]
+    #[inline(always)]
     fn wrap(&self, slot: usize, ahead: usize) -> usize {
         let s = slot + ahead;
         if s >= self.ring.len() {
@@ -125,6 +126,7 @@ impl ChannelWindow {
     }
 
     /// Writes the squares of `piece` at the write slot and advances it.
+    #[inline(always)]
     fn write_squares(&mut self, piece: &[f32]) {
         let len = self.ring.len();
         let slot = self.slot;
@@ -141,6 +143,7 @@ impl ChannelWindow {
 
     /// Sum of `count` squares starting at ring slot `slot` (wrapping), in a fixed order. Slots
     /// not written since reset hold zeros, which stand for the frames before reset.
+    #[inline(always)]
     fn ring_sum(&self, slot: usize, count: usize) -> f64 {
         let len = self.ring.len();
         let count = count.min(len);
@@ -150,6 +153,7 @@ impl ChannelWindow {
         a + b
     }
 
+    #[inline(always)]
     fn complete_tick(&mut self, end: u64, gate_ticks: u64, gate_ms: f64) {
         // The ring holds window + tick frames, so frame f - window - tick shares its slot with
         // frame f: the frames leaving the window are the ones the next tick will overwrite.
@@ -202,6 +206,7 @@ impl ChannelWindow {
     }
 
     /// Readings for "now" = frame `now`, including the incomplete tick in progress.
+    #[inline(always)]
     fn update_readings(&mut self, now: u64, gate_ms: f64) {
         if now == 0 {
             return;
@@ -241,7 +246,7 @@ impl ChannelWindow {
 }
 
 /// Writes the f64 squares of `src` into `dst` (equal lengths; vectorizes).
-#[inline]
+#[inline(always)]
 fn square_into(dst: &mut [f64], src: &[f32]) {
     for (d, &x) in dst.iter_mut().zip(src) {
         let x = f64::from(x);
@@ -252,7 +257,7 @@ fn square_into(dst: &mut [f64], src: &[f32]) {
 /// Sum in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
 /// into four independent vector accumulators (a plain `iter().sum()` of floats must stay
 /// sequential, and a single vector accumulator would wait on its own latency every step).
-#[inline]
+#[inline(always)]
 fn sum_lanes(values: &[f64]) -> f64 {
     let mut lanes = [0.0f64; 16];
     let mut chunks = values.chunks_exact(16);
