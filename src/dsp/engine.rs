@@ -302,14 +302,16 @@ impl MeterEngine {
     /// One chunk of at most `max_block` frames.
     #[inline(always)]
     fn process_chunk_portable(&mut self, chunk: &[&[f32]]) {
+        // A max over the magnitude bits vectorizes eight lanes wide; counting (into usize lanes)
+        // would not. Only a chunk that has a non-finite sample is counted and cleaned.
+        if chunk.iter().all(|c| max_magnitude_bits(c) < INFINITY_BITS) {
+            self.run_meters(chunk);
+            return;
+        }
         let non_finite: usize = chunk
             .iter()
             .map(|c| c.iter().filter(|s| !s.is_finite()).count())
             .sum();
-        if non_finite == 0 {
-            self.run_meters(chunk);
-            return;
-        }
         self.non_finite_samples += non_finite as u64;
         // Move the scratch buffers out of self while they are borrowed, so the meters (also
         // fields of self) can be borrowed mutably. Taking a Vec does not allocate.
@@ -405,6 +407,18 @@ impl MeterEngine {
         self.interval_true_peak = [0.0; MAX_CHANNELS];
         peaks
     }
+}
+
+/// Bits of f32::INFINITY: a magnitude's bits are at or above this exactly when it is infinite or
+/// NaN.
+const INFINITY_BITS: u32 = 0x7f80_0000;
+
+/// The largest magnitude bit pattern (sign cleared) of `samples`; 0 for none.
+#[inline(always)]
+fn max_magnitude_bits(samples: &[f32]) -> u32 {
+    samples
+        .iter()
+        .fold(0, |m, x| m.max(x.to_bits() & 0x7fff_ffff))
 }
 
 /// Whether this CPU can run the AVX2+FMA build of the meters.

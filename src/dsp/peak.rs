@@ -229,21 +229,30 @@ impl PeakTracker {
     /// fallen display takes over and restarts the hold.
     #[inline(always)]
     fn advance_tick(&mut self, ch: usize, tick_max_bits: i32) {
-        let mut display = self.display[ch];
-        if self.hold_left[ch] > 0 {
-            self.hold_left[ch] -= 1;
+        let (Some(display), Some(hold_left)) =
+            (self.display.get_mut(ch), self.hold_left.get_mut(ch))
+        else {
+            return;
+        };
+        // Written as selects rather than branches: whether a noisy signal's tick peak beats the
+        // display is unpredictable, and a mispredicted branch per tick and channel costs more
+        // than computing both outcomes.
+        let fallen = *display * self.fall_gain_per_tick;
+        let fallen = if fallen < FLOOR_AMPLITUDE {
+            0.0
         } else {
-            display *= self.fall_gain_per_tick;
-            if display < FLOOR_AMPLITUDE {
-                display = 0.0;
-            }
-        }
+            fallen
+        };
+        let held = *hold_left > 0;
+        let shown = if held { *display } else { fallen };
         let peak = f32::from_bits(tick_max_bits as u32);
-        if peak > 0.0 && peak >= display {
-            display = peak;
-            self.hold_left[ch] = self.hold_ticks;
-        }
-        self.display[ch] = display;
+        let takes_over = (peak > 0.0) & (peak >= shown);
+        *display = if takes_over { peak } else { shown };
+        *hold_left = if takes_over {
+            self.hold_ticks
+        } else {
+            hold_left.saturating_sub(1)
+        };
     }
 
     pub(crate) fn read(&self) -> PeakReading {
