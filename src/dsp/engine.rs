@@ -338,11 +338,11 @@ impl MeterEngine {
         self.vu.process(chunk);
         self.ppm.process(chunk);
         self.loudness.process(chunk);
-        let sample_peak = self.sample_peak.read();
-        let true_peak = self.true_peak.read();
-        for channel in 0..chunk.len() {
-            let sp = db_to_amplitude(sample_peak.block_max_db[channel]);
-            let tp = db_to_amplitude(true_peak.block_max_db[channel]);
+        // Only the block maxima of the channels in use: a whole reading would take the logarithm
+        // of every field of all MAX_CHANNELS channels.
+        for channel in 0..chunk.len().min(MAX_CHANNELS) {
+            let sp = db_to_amplitude(self.sample_peak.block_max_db(channel));
+            let tp = db_to_amplitude(self.true_peak.block_max_db(channel));
             self.interval_sample_peak[channel] = self.interval_sample_peak[channel].max(sp);
             self.interval_true_peak[channel] = self.interval_true_peak[channel].max(tp);
         }

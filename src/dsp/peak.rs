@@ -255,6 +255,16 @@ impl PeakTracker {
         };
     }
 
+    /// [`PeakReading::block_max_db`] of channel `ch` alone (minus infinity for an empty call or a
+    /// channel out of range), without the cost of a whole reading.
+    #[inline]
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        match self.block_max_bits.get(ch) {
+            Some(&bits) if bits >= 0 => amplitude_to_db(f32::from_bits(bits as u32)),
+            _ => f32::NEG_INFINITY,
+        }
+    }
+
     pub(crate) fn read(&self) -> PeakReading {
         let mut reading = PeakReading::default();
         for ch in 0..MAX_CHANNELS {
@@ -262,11 +272,7 @@ impl PeakTracker {
             let max = self.max_bits[ch].max(self.tick_max_bits[ch]);
             reading.current_db[ch] = amplitude_to_db(self.display[ch].max(partial));
             reading.max_db[ch] = amplitude_to_db(f32::from_bits(max as u32));
-            reading.block_max_db[ch] = if self.block_max_bits[ch] < 0 {
-                f32::NEG_INFINITY
-            } else {
-                amplitude_to_db(f32::from_bits(self.block_max_bits[ch] as u32))
-            };
+            reading.block_max_db[ch] = self.block_max_db(ch);
             reading.clip_count[ch] = self.clip_count[ch];
             reading.over_count[ch] = self.over_count[ch];
         }
@@ -309,6 +315,11 @@ impl SamplePeakMeter {
     /// Changes the ceiling (dBFS) above which samples count as overs; counts so far are kept.
     pub fn set_ceiling_db(&mut self, db: f32) {
         self.tracker.set_ceiling_db(db);
+    }
+
+    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBFS.
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        self.tracker.block_max_db(ch)
     }
 }
 

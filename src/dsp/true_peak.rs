@@ -115,6 +115,11 @@ impl TruePeakMeter {
         self.tracker.set_ceiling_db(db);
     }
 
+    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBTP.
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        self.tracker.block_max_db(ch)
+    }
+
     /// The over-sampling mode.
     pub fn mode(&self) -> TruePeakMode {
         self.mode
@@ -168,9 +173,10 @@ impl Meter for TruePeakMeter {
                 continue;
             }
             let mut pos = start;
+            // Every chunk overwrites the part it uses, so one buffer serves them all.
+            let mut magnitudes = [0.0f32; CHUNK_FRAMES];
             for chunk in samples.chunks(CHUNK_FRAMES) {
                 let frames = chunk.len();
-                let mut magnitudes = [0.0f32; CHUNK_FRAMES];
                 let (Some(fresh), Some(peak)) = (
                     buffer.get_mut(history..history + frames),
                     magnitudes.get_mut(..frames),
