@@ -90,8 +90,8 @@ pub struct TruePeakMeter {
     filter: Polyphase,
     /// Over-sampling ratio for the prepared sample rate (1 = none).
     ratio: usize,
-    /// Whether this CPU runs the AVX2+FMA kernel (detected in `prepare`).
-    use_avx2_fma: bool,
+    /// The interpolator build this CPU runs (detected in `prepare`).
+    kernel: filter::Kernel,
     /// Per channel: `taps - 1` frames of history followed by room for one chunk of input.
     buffers: Vec<Vec<f32>>,
 }
@@ -105,7 +105,7 @@ impl TruePeakMeter {
             channels: 0,
             filter: Polyphase::none(),
             ratio: 1,
-            use_avx2_fma: false,
+            kernel: filter::Kernel::Portable,
             buffers: Vec::new(),
         }
     }
@@ -148,7 +148,7 @@ impl Meter for TruePeakMeter {
         let (filter, ratio) = self.mode.filter(sample_rate);
         self.filter = filter;
         self.ratio = ratio;
-        self.use_avx2_fma = filter::cpu_has_avx2_fma();
+        self.kernel = filter::Kernel::detect();
         let len = self.history_frames() + CHUNK_FRAMES;
         self.buffers = vec![vec![0.0; len]; self.channels];
         self.tracker.prepare(sample_rate);
@@ -186,7 +186,7 @@ impl Meter for TruePeakMeter {
                 fresh.copy_from_slice(chunk);
                 peak.copy_from_slice(chunk);
                 // Turns the samples into the max of their magnitudes and the interpolated ones.
-                filter::run(&self.filter, self.use_avx2_fma, buffer, peak);
+                filter::run(&self.filter, self.kernel, buffer, peak);
                 pos = self.tracker.feed(ch, pos, peak);
                 // The newest `history` frames become the history of the next chunk.
                 buffer.copy_within(frames..frames + history, 0);
