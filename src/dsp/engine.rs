@@ -162,8 +162,8 @@ pub struct MeterEngine {
     interval_sample_peak: [f32; MAX_CHANNELS],
     /// Highest true-peak amplitude per channel since the last interval take.
     interval_true_peak: [f32; MAX_CHANNELS],
-    /// Whether this CPU runs the meters compiled for AVX2 and FMA (detected in `configure`).
-    use_avx2_fma: bool,
+    /// The build of the meters this CPU runs (detected in `configure`).
+    build: Build,
 }
 
 impl MeterEngine {
@@ -190,7 +190,7 @@ impl MeterEngine {
             non_finite_samples: 0,
             interval_sample_peak: [0.0; MAX_CHANNELS],
             interval_true_peak: [0.0; MAX_CHANNELS],
-            use_avx2_fma: false,
+            build: Build::Portable,
         };
         engine.configure(config);
         engine
@@ -219,7 +219,7 @@ impl MeterEngine {
         self.ppm.prepare(sr, max_block, channels);
         self.loudness.prepare(sr, max_block, channels);
         self.clean = vec![vec![0.0; max_block]; channels];
-        self.use_avx2_fma = cpu_has_avx2_fma();
+        self.build = Build::detect();
         self.reset();
     }
 
@@ -277,11 +277,13 @@ impl MeterEngine {
     /// One chunk of at most `max_block` frames, in the code compiled for this CPU.
     fn process_chunk(&mut self, chunk: &[&[f32]]) {
         #[cfg(target_arch = "x86_64")]
-        if self.use_avx2_fma {
-            // SAFETY: `use_avx2_fma` is only true when `is_x86_feature_detected!` found AVX2 and
-            // FMA on this CPU (see `configure`).
-            unsafe { self.process_chunk_avx2_fma(chunk) };
-            return;
+        match self.build {
+            // SAFETY: `Build::detect` only picks a build whose features `is_x86_feature_detected!`
+            // found on this CPU (see `configure`).
+            Build::Avx512 => return unsafe { self.process_chunk_avx512(chunk) },
+            // SAFETY: as above.
+            Build::Avx2Fma => return unsafe { self.process_chunk_avx2_fma(chunk) },
+            Build::Portable => {}
         }
         self.process_chunk_portable(chunk);
     }
@@ -296,6 +298,17 @@ impl MeterEngine {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn process_chunk_avx2_fma(&mut self, chunk: &[&[f32]]) {
+        self.process_chunk_portable(chunk);
+    }
+
+    /// [`process_chunk_avx2_fma`](Self::process_chunk_avx2_fma) with AVX-512 as well: sixteen
+    /// lanes, same readings.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn process_chunk_avx512(&mut self, chunk: &[&[f32]]) {
         self.process_chunk_portable(chunk);
     }
 
@@ -421,15 +434,31 @@ fn max_magnitude_bits(samples: &[f32]) -> u32 {
         .fold(0, |m, x| m.max(x.to_bits() & 0x7fff_ffff))
 }
 
-/// Whether this CPU can run the AVX2+FMA build of the meters.
-fn cpu_has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+/// Which build of the meters runs on this CPU; all builds read exactly the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Build {
+    /// Baseline x86_64 (SSE2) or any other architecture.
+    Portable,
+    /// AVX2 and FMA.
+    Avx2Fma,
+    /// AVX-512F, AVX2 and FMA.
+    Avx512,
+}
+
+impl Build {
+    /// The widest build this CPU runs.
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2_fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            if avx2_fma && is_x86_feature_detected!("avx512f") {
+                return Self::Avx512;
+            }
+            if avx2_fma {
+                return Self::Avx2Fma;
+            }
+        }
+        Self::Portable
     }
 }
 
@@ -484,38 +513,39 @@ mod tests {
     use super::*;
     use crate::dsp::signals::{concat, white_noise};
 
-    /// The AVX2+FMA build of the meters and the portable build read exactly the same, at every
-    /// step, and neither allocates.
+    /// The CPU-specific builds of the meters and the portable build read exactly the same, at
+    /// every step, and none allocates.
     #[test]
     fn cpu_specific_and_portable_builds_read_the_same() {
-        if !cpu_has_avx2_fma() {
-            return;
-        }
-        for rate in [44_100.0, 48_000.0, 96_000.0] {
-            for channels in [1, 2, 3] {
-                let left = concat(&[white_noise(20_000, 0.3, 1), white_noise(9_000, 3.0, 2)]);
-                let right = concat(&[white_noise(9_000, 2.0, 3), white_noise(20_000, 0.01, 4)]);
-                let config = EngineConfig {
-                    sample_rate: rate,
-                    channels,
-                    max_block: 512,
-                    ..EngineConfig::default()
-                };
-                let mut fast = MeterEngine::new(config);
-                let mut portable = MeterEngine::new(config);
-                portable.use_avx2_fma = false;
-                assert!(fast.use_avx2_fma);
-                for (l, r) in left.chunks(301).zip(right.chunks(301)) {
-                    let block = [l, r, l];
-                    nice_assert_no_alloc::assert_no_alloc(|| fast.process(&block[..channels]));
-                    portable.process(&block[..channels]);
-                    assert_eq!(
-                        fast.snapshot(),
-                        portable.snapshot(),
-                        "{rate} Hz, {channels} ch"
-                    );
+        let builds: &[Build] = match Build::detect() {
+            Build::Portable => return,
+            Build::Avx2Fma => &[Build::Avx2Fma],
+            Build::Avx512 => &[Build::Avx2Fma, Build::Avx512],
+        };
+        for &build in builds {
+            for rate in [44_100.0, 48_000.0, 96_000.0] {
+                for channels in [1, 2, 3] {
+                    let left = concat(&[white_noise(20_000, 0.3, 1), white_noise(9_000, 3.0, 2)]);
+                    let right = concat(&[white_noise(9_000, 2.0, 3), white_noise(20_000, 0.01, 4)]);
+                    let config = EngineConfig {
+                        sample_rate: rate,
+                        channels,
+                        max_block: 512,
+                        ..EngineConfig::default()
+                    };
+                    let mut fast = MeterEngine::new(config);
+                    let mut portable = MeterEngine::new(config);
+                    fast.build = build;
+                    portable.build = Build::Portable;
+                    for (l, r) in left.chunks(301).zip(right.chunks(301)) {
+                        let block = [l, r, l];
+                        nice_assert_no_alloc::assert_no_alloc(|| fast.process(&block[..channels]));
+                        portable.process(&block[..channels]);
+                        let what = format!("{build:?}, {rate} Hz, {channels} ch");
+                        assert_eq!(fast.snapshot(), portable.snapshot(), "{what}");
+                    }
+                    assert!(fast.summary().sample_peak_dbfs > 0.0);
                 }
-                assert!(fast.summary().sample_peak_dbfs > 0.0);
             }
         }
     }
