@@ -15,7 +15,14 @@ use std::time::{Duration, Instant};
 
 use ebur128::{EbuR128, Mode};
 use trimeter::dsp::engine::{EngineConfig, MeterEngine};
+use trimeter::dsp::loudness::LoudnessMeter;
+use trimeter::dsp::meter::Meter;
+use trimeter::dsp::peak::{PeakConfig, SamplePeakMeter};
+use trimeter::dsp::ppm::{PpmMeter, PpmType};
+use trimeter::dsp::rms::{KSystem, RmsConfig, RmsMeter};
 use trimeter::dsp::signals::Rng;
+use trimeter::dsp::true_peak::{TruePeakMeter, TruePeakMode};
+use trimeter::dsp::vu::{VuConfig, VuMeter};
 
 const SAMPLE_RATE: u32 = 48_000;
 const BLOCK: usize = 512;
@@ -48,6 +55,65 @@ fn run_trimeter(left: &[f32], right: &[f32]) -> Duration {
     }
     black_box(engine.summary());
     start.elapsed()
+}
+
+/// One meter alone on the same signal and blocks, best of `rounds`, in ns per stereo frame.
+fn meter_cost<M: Meter>(mut meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+    meter.prepare(f64::from(SAMPLE_RATE), BLOCK, 2);
+    let mut best = Duration::MAX;
+    for _ in 0..rounds {
+        meter.reset();
+        let start = Instant::now();
+        for (l, r) in left.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+            meter.process(&[l, r]);
+        }
+        black_box(meter.read());
+        best = best.min(start.elapsed());
+    }
+    ns_per_frame(best, left.len())
+}
+
+/// Each meter of the engine alone, so that a change can be attributed to the meter it touched.
+/// The engine runs them all in one pass per block, so its total can be below this sum.
+fn print_breakdown(left: &[f32], right: &[f32], rounds: usize) {
+    let peak = PeakConfig::default();
+    let costs = [
+        (
+            "sample_peak",
+            meter_cost(SamplePeakMeter::new(peak), left, right, rounds),
+        ),
+        (
+            "true_peak",
+            meter_cost(
+                TruePeakMeter::new(TruePeakMode::Standard, peak),
+                left,
+                right,
+                rounds,
+            ),
+        ),
+        (
+            "rms_300ms",
+            meter_cost(RmsMeter::new(RmsConfig::default()), left, right, rounds),
+        ),
+        (
+            "rms_600ms",
+            meter_cost(RmsMeter::new(KSystem::meter_config()), left, right, rounds),
+        ),
+        (
+            "vu",
+            meter_cost(VuMeter::new(VuConfig::default()), left, right, rounds),
+        ),
+        (
+            "ppm_type_ii",
+            meter_cost(PpmMeter::new(PpmType::TypeII), left, right, rounds),
+        ),
+        (
+            "loudness",
+            meter_cost(LoudnessMeter::new(), left, right, rounds),
+        ),
+    ];
+    let line: Vec<String> = costs.iter().map(|(n, c)| format!("{n} {c:.2}")).collect();
+    println!("alone_ns_per_stereo_frame: {}", line.join(", "));
 }
 
 fn run_ebur128(left: &[f32], right: &[f32]) -> Duration {
@@ -148,6 +214,10 @@ fn main() {
     println!("signal: {seconds} s stereo {SAMPLE_RATE} Hz, {BLOCK}-frame planar blocks, best of {rounds}");
     println!("trimeter_full_set_ns_per_stereo_frame {trimeter_ns:.2}   (sample peak, true peak, RMS, K RMS, VU, PPM, M, S, I, LRA)");
     println!("ebur128_all_modes_ns_per_stereo_frame {ebur128_ns:.2}   (M, S, I, LRA, sample peak, true peak; histogram)");
+
+    if full {
+        print_breakdown(&left, &right, rounds);
+    }
 
     let (hour, read_seconds) = if full { (3600, 100_000) } else { (10, 100) };
     let (read_cost, integrated) = read_cost_after(hour, read_seconds);

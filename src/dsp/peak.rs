@@ -181,6 +181,7 @@ impl PeakTracker {
     /// `tick_pos` frames into the current tick, and returns the tick position after them. The
     /// caller feeds every channel the same number of frames and then stores the position with
     /// [`end_frames`](Self::end_frames).
+    #[inline(always)]
     pub(crate) fn feed(&mut self, ch: usize, tick_pos: usize, values: &[f32]) -> usize {
         if ch >= MAX_CHANNELS {
             return tick_pos;
@@ -226,22 +227,42 @@ impl PeakTracker {
 
     /// One tick of display ballistics: hold, else fall; then any tick peak at or above the
     /// fallen display takes over and restarts the hold.
+    #[inline(always)]
     fn advance_tick(&mut self, ch: usize, tick_max_bits: i32) {
-        let mut display = self.display[ch];
-        if self.hold_left[ch] > 0 {
-            self.hold_left[ch] -= 1;
+        let (Some(display), Some(hold_left)) =
+            (self.display.get_mut(ch), self.hold_left.get_mut(ch))
+        else {
+            return;
+        };
+        // Written as selects rather than branches: whether a noisy signal's tick peak beats the
+        // display is unpredictable, and a mispredicted branch per tick and channel costs more
+        // than computing both outcomes.
+        let fallen = *display * self.fall_gain_per_tick;
+        let fallen = if fallen < FLOOR_AMPLITUDE {
+            0.0
         } else {
-            display *= self.fall_gain_per_tick;
-            if display < FLOOR_AMPLITUDE {
-                display = 0.0;
-            }
-        }
+            fallen
+        };
+        let held = *hold_left > 0;
+        let shown = if held { *display } else { fallen };
         let peak = f32::from_bits(tick_max_bits as u32);
-        if peak > 0.0 && peak >= display {
-            display = peak;
-            self.hold_left[ch] = self.hold_ticks;
+        let takes_over = (peak > 0.0) & (peak >= shown);
+        *display = if takes_over { peak } else { shown };
+        *hold_left = if takes_over {
+            self.hold_ticks
+        } else {
+            hold_left.saturating_sub(1)
+        };
+    }
+
+    /// [`PeakReading::block_max_db`] of channel `ch` alone (minus infinity for an empty call or a
+    /// channel out of range), without the cost of a whole reading.
+    #[inline]
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        match self.block_max_bits.get(ch) {
+            Some(&bits) if bits >= 0 => amplitude_to_db(f32::from_bits(bits as u32)),
+            _ => f32::NEG_INFINITY,
         }
-        self.display[ch] = display;
     }
 
     pub(crate) fn read(&self) -> PeakReading {
@@ -251,11 +272,7 @@ impl PeakTracker {
             let max = self.max_bits[ch].max(self.tick_max_bits[ch]);
             reading.current_db[ch] = amplitude_to_db(self.display[ch].max(partial));
             reading.max_db[ch] = amplitude_to_db(f32::from_bits(max as u32));
-            reading.block_max_db[ch] = if self.block_max_bits[ch] < 0 {
-                f32::NEG_INFINITY
-            } else {
-                amplitude_to_db(f32::from_bits(self.block_max_bits[ch] as u32))
-            };
+            reading.block_max_db[ch] = self.block_max_db(ch);
             reading.clip_count[ch] = self.clip_count[ch];
             reading.over_count[ch] = self.over_count[ch];
         }
@@ -264,7 +281,7 @@ impl PeakTracker {
 }
 
 /// Max magnitude bits, clip count and over count of a short run of samples.
-#[inline]
+#[inline(always)]
 fn scan(chunk: &[f32], ceiling_bits: i32) -> (i32, u32, u32) {
     let mut max = 0i32;
     let (mut clips, mut overs) = (0u32, 0u32);
@@ -299,6 +316,11 @@ impl SamplePeakMeter {
     pub fn set_ceiling_db(&mut self, db: f32) {
         self.tracker.set_ceiling_db(db);
     }
+
+    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBFS.
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        self.tracker.block_max_db(ch)
+    }
 }
 
 impl Meter for SamplePeakMeter {
@@ -313,6 +335,7 @@ impl Meter for SamplePeakMeter {
         self.tracker.reset();
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         self.tracker.begin_block();
         let start = self.tracker.tick_pos();

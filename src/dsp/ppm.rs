@@ -158,6 +158,91 @@ impl PpmMeter {
         self.ppm_type
     }
 
+    /// Runs channel `ch` alone over `samples`, starting `start` frames into the tick, and returns
+    /// the tick position after them.
+    #[inline(always)]
+    fn process_one(&mut self, ch: usize, samples: &[f32], start: usize) -> usize {
+        let (Some(followers), Some(tick_max)) = (self.followers.get(ch), self.tick_max.get(ch))
+        else {
+            return start;
+        };
+        let (mut followers, mut tick_max) = (*followers, *tick_max);
+        let mut pos = start;
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let take = (TICK_FRAMES - pos).min(rest.len());
+            let (piece, tail) = rest.split_at(take);
+            rest = tail;
+            charge(&mut followers, self.attack, piece);
+            pos += take;
+            if pos == TICK_FRAMES {
+                self.end_tick(&mut followers, &mut tick_max);
+                pos = 0;
+            }
+        }
+        self.followers[ch] = followers;
+        self.tick_max[ch] = tick_max;
+        pos
+    }
+
+    /// Runs channels `ch` and `ch + 1` together over `left` and `right` (equal lengths): the
+    /// same updates in the same order as [`process_one`](Self::process_one) on each, but the
+    /// two channels' serial follower chains advance side by side.
+    #[inline(always)]
+    fn process_pair(&mut self, ch: usize, left: &[f32], right: &[f32], start: usize) -> usize {
+        let (Some(&[l1, l2]), Some(&[r1, r2])) =
+            (self.followers.get(ch), self.followers.get(ch + 1))
+        else {
+            return start;
+        };
+        let (Some(&max_l), Some(&max_r)) = (self.tick_max.get(ch), self.tick_max.get(ch + 1))
+        else {
+            return start;
+        };
+        let mut z = [l1, l2, r1, r2];
+        let (mut tick_max_l, mut tick_max_r) = (max_l, max_r);
+        let mut pos = start;
+        let (mut rest_l, mut rest_r) = (left, right);
+        while !rest_l.is_empty() {
+            let take = (TICK_FRAMES - pos).min(rest_l.len()).min(rest_r.len());
+            let (piece_l, tail_l) = rest_l.split_at(take);
+            let (piece_r, tail_r) = rest_r.split_at(take);
+            (rest_l, rest_r) = (tail_l, tail_r);
+            charge_pair(&mut z, self.attack, piece_l, piece_r);
+            pos += take;
+            if pos == TICK_FRAMES {
+                let [l1, l2, r1, r2] = z;
+                let (mut fl, mut fr) = ([l1, l2], [r1, r2]);
+                self.end_tick(&mut fl, &mut tick_max_l);
+                self.end_tick(&mut fr, &mut tick_max_r);
+                z = [fl[0], fl[1], fr[0], fr[1]];
+                pos = 0;
+            }
+            if take == 0 {
+                break;
+            }
+        }
+        self.followers[ch] = [z[0], z[1]];
+        self.followers[ch + 1] = [z[2], z[3]];
+        self.tick_max[ch] = tick_max_l;
+        self.tick_max[ch + 1] = tick_max_r;
+        pos
+    }
+
+    /// At a tick end: records the indication for the maximum, then applies one tick of fall.
+    #[inline(always)]
+    fn end_tick(&self, followers: &mut [f32; 2], tick_max: &mut f64) {
+        *tick_max = tick_max.max(f64::from(followers[0]) + f64::from(followers[1]));
+        *followers = followers.map(|z| {
+            let z = z * self.fall_gain_per_tick;
+            if z < FLOOR_AMPLITUDE {
+                0.0
+            } else {
+                z
+            }
+        });
+    }
+
     fn derive_coefficients(&mut self) {
         let rate = self.sample_rate.max(1.0);
         let [a1, a2] = self.ppm_type.attack_per_s();
@@ -211,7 +296,7 @@ impl PpmMeter {
 /// that list goes through the serial update. The result is identical to updating at every
 /// sample; the packing just avoids both the long dependency chain and unpredictable branches on
 /// the no-op samples that dominate once a meter shows a level.
-#[inline]
+#[inline(always)]
 fn charge(followers: &mut [f32; 2], attack: [f32; 2], samples: &[f32]) {
     let peak = samples
         .iter()
@@ -236,7 +321,7 @@ fn charge(followers: &mut [f32; 2], attack: [f32; 2], samples: &[f32]) {
 }
 
 /// The serial follower update over candidate rectified samples.
-#[inline]
+#[inline(always)]
 fn update(followers: &mut [f32; 2], attack: [f32; 2], rectified: &[f32]) {
     let [mut z1, mut z2] = *followers;
     let [w1, w2] = attack;
@@ -245,6 +330,121 @@ fn update(followers: &mut [f32; 2], attack: [f32; 2], rectified: &[f32]) {
         z2 = z2.max(z2 + w2 * (t - z2));
     }
     *followers = [z1, z2];
+}
+
+/// Bit mask of the samples of `samples` (at most [`TICK_FRAMES`]) whose magnitude is above
+/// `lowest`: bit i for sample i. A whole tick is compared four samples at a time.
+#[inline(always)]
+fn candidate_mask(samples: &[f32], lowest: f32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(tick) = <&[f32; TICK_FRAMES]>::try_from(samples) {
+        use std::arch::x86_64::*;
+        let mut mask = 0u32;
+        // SAFETY: SSE and SSE2 are part of the x86_64 baseline: every x86_64 CPU has them.
+        unsafe {
+            let magnitude = _mm_castsi128_ps(_mm_set1_epi32(0x7fff_ffff));
+            let lowest = _mm_set1_ps(lowest);
+            for (k, four) in tick.chunks_exact(4).enumerate() {
+                let x = _mm_setr_ps(four[0], four[1], four[2], four[3]);
+                // |x| > lowest, false for NaN: the same test as the scalar loop below.
+                let above = _mm_cmpgt_ps(_mm_and_ps(x, magnitude), lowest);
+                mask |= (_mm_movemask_ps(above) as u32) << (4 * k);
+            }
+        }
+        return mask;
+    }
+    let mut mask = 0u32;
+    for (i, &x) in samples.iter().take(TICK_FRAMES).enumerate() {
+        mask |= u32::from(x.abs() > lowest) << i;
+    }
+    mask
+}
+
+/// [`charge`] for two channels at once. `z` holds the followers of the left channel, then the
+/// right. Each channel's candidate samples (the bits of its mask, in time order) go through the
+/// same update as in [`update`]; step k updates the left channel with its k-th candidate and the
+/// right channel with its own k-th. When one channel runs out of candidates first, its lanes get
+/// 0.0, which leaves any follower unchanged (z + w (0 - z) is at most z, and the max keeps z), so
+/// both channels end exactly where `charge` would leave them, but their serial chains overlap.
+#[inline(always)]
+fn charge_pair(z: &mut [f32; 4], attack: [f32; 2], left: &[f32], right: &[f32]) {
+    let mut mask_l = candidate_mask(left, z[0].min(z[1]));
+    let mut mask_r = candidate_mask(right, z[2].min(z[3]));
+    let steps = mask_l.count_ones().max(mask_r.count_ones());
+    let w = [attack[0], attack[1], attack[0], attack[1]];
+    let mut lanes = Lanes::load(*z);
+    let w = Lanes::load(w);
+    for _ in 0..steps {
+        // The index after the last candidate is 32: `get` then gives the no-op 0.0.
+        let tl = left
+            .get(mask_l.trailing_zeros() as usize)
+            .map_or(0.0, |x| x.abs());
+        let tr = right
+            .get(mask_r.trailing_zeros() as usize)
+            .map_or(0.0, |x| x.abs());
+        mask_l &= mask_l.wrapping_sub(1);
+        mask_r &= mask_r.wrapping_sub(1);
+        lanes = lanes.charge(w, Lanes::load([tl, tl, tr, tr]));
+    }
+    *z = lanes.store();
+}
+
+/// Four followers in one SSE register (x86_64) or an array (elsewhere), with the update of
+/// [`update`] lane by lane: the same IEEE operations in the same order, so the same results.
+#[derive(Clone, Copy)]
+struct Lanes(
+    #[cfg(target_arch = "x86_64")] std::arch::x86_64::__m128,
+    #[cfg(not(target_arch = "x86_64"))] [f32; 4],
+);
+
+impl Lanes {
+    #[inline(always)]
+    fn load(v: [f32; 4]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE is part of the x86_64 baseline: every x86_64 CPU has it.
+            Self(unsafe { std::arch::x86_64::_mm_setr_ps(v[0], v[1], v[2], v[3]) })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Self(v)
+        }
+    }
+
+    #[inline(always)]
+    fn store(self) -> [f32; 4] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: __m128 and [f32; 4] have the same size, and every bit pattern is valid
+            // for both.
+            unsafe { std::mem::transmute::<std::arch::x86_64::__m128, [f32; 4]>(self.0) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self.0
+        }
+    }
+
+    /// z <- max(z, z + w (t - z)) per lane. `_mm_max_ps(new, z)` returns z when `new` is NaN,
+    /// as `f32::max` does.
+    #[inline(always)]
+    fn charge(self, w: Self, t: Self) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            let z = self.0;
+            // SAFETY: SSE is part of the x86_64 baseline: every x86_64 CPU has it.
+            Self(unsafe { _mm_max_ps(_mm_add_ps(z, _mm_mul_ps(w.0, _mm_sub_ps(t.0, z))), z) })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut out = self.0;
+            for ((z, w), t) in out.iter_mut().zip(w.0).zip(t.0) {
+                *z = z.max(*z + w * (t - *z));
+            }
+            Self(out)
+        }
+    }
 }
 
 impl Meter for PpmMeter {
@@ -263,36 +463,24 @@ impl Meter for PpmMeter {
         self.tick_max = [0.0; MAX_CHANNELS];
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
+        let channels = block.len().min(self.channels);
         let start = self.tick_pos;
         let mut end = start;
-        for (ch, samples) in block.iter().take(self.channels).enumerate() {
-            let mut pos = start;
-            let mut rest: &[f32] = samples;
-            let mut followers = self.followers[ch];
-            let mut tick_max = self.tick_max[ch];
-            while !rest.is_empty() {
-                let take = (TICK_FRAMES - pos).min(rest.len());
-                let (piece, tail) = rest.split_at(take);
-                rest = tail;
-                charge(&mut followers, self.attack, piece);
-                pos += take;
-                if pos == TICK_FRAMES {
-                    tick_max = tick_max.max(f64::from(followers[0]) + f64::from(followers[1]));
-                    followers = followers.map(|z| {
-                        let z = z * self.fall_gain_per_tick;
-                        if z < FLOOR_AMPLITUDE {
-                            0.0
-                        } else {
-                            z
-                        }
-                    });
-                    pos = 0;
+        let mut ch = 0;
+        while ch < channels {
+            end = match (block.get(ch), block.get(ch + 1)) {
+                (Some(left), Some(right)) if ch + 1 < channels && left.len() == right.len() => {
+                    ch += 2;
+                    self.process_pair(ch - 2, left, right, start)
                 }
-            }
-            self.followers[ch] = followers;
-            self.tick_max[ch] = tick_max;
-            end = pos;
+                (Some(samples), _) => {
+                    ch += 1;
+                    self.process_one(ch - 1, samples, start)
+                }
+                (None, _) => break,
+            };
         }
         self.tick_pos = end;
     }

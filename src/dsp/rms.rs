@@ -171,6 +171,7 @@ impl Meter for RmsMeter {
         }
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         let Some(frames) = block.first().map(|b| b.len()) else {
             return;

@@ -90,8 +90,8 @@ pub struct TruePeakMeter {
     filter: Polyphase,
     /// Over-sampling ratio for the prepared sample rate (1 = none).
     ratio: usize,
-    /// Whether this CPU runs the AVX2+FMA kernel (detected in `prepare`).
-    use_avx2_fma: bool,
+    /// The interpolator build this CPU runs (detected in `prepare`).
+    kernel: filter::Kernel,
     /// Per channel: `taps - 1` frames of history followed by room for one chunk of input.
     buffers: Vec<Vec<f32>>,
 }
@@ -105,7 +105,7 @@ impl TruePeakMeter {
             channels: 0,
             filter: Polyphase::none(),
             ratio: 1,
-            use_avx2_fma: false,
+            kernel: filter::Kernel::Portable,
             buffers: Vec::new(),
         }
     }
@@ -113,6 +113,11 @@ impl TruePeakMeter {
     /// Changes the ceiling (dBTP) above which values count as overs; counts so far are kept.
     pub fn set_ceiling_db(&mut self, db: f32) {
         self.tracker.set_ceiling_db(db);
+    }
+
+    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBTP.
+    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
+        self.tracker.block_max_db(ch)
     }
 
     /// The over-sampling mode.
@@ -143,7 +148,7 @@ impl Meter for TruePeakMeter {
         let (filter, ratio) = self.mode.filter(sample_rate);
         self.filter = filter;
         self.ratio = ratio;
-        self.use_avx2_fma = filter::cpu_has_avx2_fma();
+        self.kernel = filter::Kernel::detect();
         let len = self.history_frames() + CHUNK_FRAMES;
         self.buffers = vec![vec![0.0; len]; self.channels];
         self.tracker.prepare(sample_rate);
@@ -156,6 +161,7 @@ impl Meter for TruePeakMeter {
         self.tracker.reset();
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         self.tracker.begin_block();
         let start = self.tracker.tick_pos();
@@ -167,9 +173,10 @@ impl Meter for TruePeakMeter {
                 continue;
             }
             let mut pos = start;
+            // Every chunk overwrites the part it uses, so one buffer serves them all.
+            let mut magnitudes = [0.0f32; CHUNK_FRAMES];
             for chunk in samples.chunks(CHUNK_FRAMES) {
                 let frames = chunk.len();
-                let mut magnitudes = [0.0f32; CHUNK_FRAMES];
                 let (Some(fresh), Some(peak)) = (
                     buffer.get_mut(history..history + frames),
                     magnitudes.get_mut(..frames),
@@ -179,7 +186,7 @@ impl Meter for TruePeakMeter {
                 fresh.copy_from_slice(chunk);
                 peak.copy_from_slice(chunk);
                 // Turns the samples into the max of their magnitudes and the interpolated ones.
-                filter::run(&self.filter, self.use_avx2_fma, buffer, peak);
+                filter::run(&self.filter, self.kernel, buffer, peak);
                 pos = self.tracker.feed(ch, pos, peak);
                 // The newest `history` frames become the history of the next chunk.
                 buffer.copy_within(frames..frames + history, 0);

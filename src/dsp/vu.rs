@@ -131,6 +131,7 @@ impl VuMeter {
         self.state.get(ch).map_or(0.0, |s| s[0])
     }
 
+    #[inline(always)]
     fn tick(&mut self, ch: usize, frames: &[f32; TICK_FRAMES]) {
         // NOTE: 32 samples near f32::MAX sum to infinity in f32, and an infinite input would turn
         // the movement's state into NaN; clamping keeps every finite input finite.
@@ -159,6 +160,7 @@ impl Meter for VuMeter {
         self.max_deflection = [0.0; MAX_CHANNELS];
     }
 
+    #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         let start = self.pending_len;
         let mut end = start;
@@ -209,7 +211,7 @@ impl Meter for VuMeter {
 }
 
 /// Sum of |x| over one tick in eight fixed lanes (vectorizes; same order every time).
-#[inline]
+#[inline(always)]
 fn sum_abs(frames: &[f32; TICK_FRAMES]) -> f32 {
     let mut lanes = [0.0f32; 8];
     for chunk in frames.chunks_exact(8) {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::dsp::signals;
+use crate::dsp::signals::{concat, white_noise};
 
 fn engine(sample_rate: f64, channels: usize, max_block: usize) -> MeterEngine {
     MeterEngine::new(EngineConfig {
@@ -185,4 +186,41 @@ fn reads_never_allocate_and_odd_inputs_do_not_panic() {
     // Hosts may call reset() on the audio thread.
     nice_assert_no_alloc::assert_no_alloc(|| e.reset());
     assert_eq!(e.summary().sample_peak_dbfs, f32::NEG_INFINITY);
+}
+
+/// The CPU-specific builds of the meters and the portable build read exactly the same, at
+/// every step, and none allocates.
+#[test]
+fn cpu_specific_and_portable_builds_read_the_same() {
+    let builds: &[Build] = match Build::detect() {
+        Build::Portable => return,
+        Build::Avx2Fma => &[Build::Avx2Fma],
+        Build::Avx512 => &[Build::Avx2Fma, Build::Avx512],
+    };
+    for &build in builds {
+        for rate in [44_100.0, 48_000.0, 96_000.0] {
+            for channels in [1, 2, 3] {
+                let left = concat(&[white_noise(20_000, 0.3, 1), white_noise(9_000, 3.0, 2)]);
+                let right = concat(&[white_noise(9_000, 2.0, 3), white_noise(20_000, 0.01, 4)]);
+                let config = EngineConfig {
+                    sample_rate: rate,
+                    channels,
+                    max_block: 512,
+                    ..EngineConfig::default()
+                };
+                let mut fast = MeterEngine::new(config);
+                let mut portable = MeterEngine::new(config);
+                fast.build = build;
+                portable.build = Build::Portable;
+                for (l, r) in left.chunks(301).zip(right.chunks(301)) {
+                    let block = [l, r, l];
+                    nice_assert_no_alloc::assert_no_alloc(|| fast.process(&block[..channels]));
+                    portable.process(&block[..channels]);
+                    let what = format!("{build:?}, {rate} Hz, {channels} ch");
+                    assert_eq!(fast.snapshot(), portable.snapshot(), "{what}");
+                }
+                assert!(fast.summary().sample_peak_dbfs > 0.0);
+            }
+        }
+    }
 }

@@ -183,3 +183,45 @@ fn works_from_8_to_384_khz() {
         }
     }
 }
+
+/// Channels metered in pairs (side by side in one register) read exactly what each channel reads
+/// on its own, whatever the other channel does.
+#[test]
+fn channel_pairs_read_exactly_like_single_channels() {
+    for t in TYPES {
+        for rate in RATES {
+            let left = concat(&[
+                white_noise(20_000, 0.5, 5),
+                tone_burst(rate, 5000.0, -6.0, 0.01, 0.003, 0.1),
+                silence(rate, 0.05),
+            ]);
+            let right = concat(&[
+                silence(rate, 0.1),
+                white_noise(9_000, 0.05, 6),
+                tone_burst(rate, 1000.0, 0.0, 0.02, 0.01, 0.2),
+            ]);
+            let len = left.len().min(right.len());
+            let (left, right) = (&left[..len], &right[..len]);
+            let mut pair = prepared(t, rate, 3);
+            let mut singles = [prepared(t, rate, 1), prepared(t, rate, 1)];
+            for ((l, r), k) in left.chunks(61).zip(right.chunks(61)).zip(0..) {
+                pair.process(&[l, r, l]);
+                singles[0].process(&[l]);
+                singles[1].process(&[r]);
+                if k % 50 == 0 {
+                    let p = pair.read();
+                    let (a, b) = (singles[0].read(), singles[1].read());
+                    assert_eq!(
+                        p.level_dbfs[..3],
+                        [a.level_dbfs[0], b.level_dbfs[0], a.level_dbfs[0]]
+                    );
+                    assert_eq!(
+                        p.max_dbfs[..3],
+                        [a.max_dbfs[0], b.max_dbfs[0], a.max_dbfs[0]]
+                    );
+                }
+            }
+            assert!(pair.read().max_dbfs[1] > -10.0);
+        }
+    }
+}

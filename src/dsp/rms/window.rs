@@ -47,6 +47,8 @@ pub(super) struct ChannelWindow {
     pub integrated_ms: f64,
     /// Mean square over the gate blocks above the gate.
     pub gated_ms: f64,
+    /// Whether this CPU runs the AVX sums (detected in `new`).
+    use_avx: bool,
 }
 
 impl ChannelWindow {
@@ -70,6 +72,7 @@ impl ChannelWindow {
             max_ms: 0.0,
             integrated_ms: 0.0,
             gated_ms: 0.0,
+            use_avx: cpu_has_avx(),
         }
     }
 
@@ -95,6 +98,7 @@ impl ChannelWindow {
     /// Appends `samples`, the frames starting at absolute index `start`, then updates the
     /// readings for the frame after them. `gate_ticks` is the gate block length in ticks and
     /// `gate_ms` the gate as a mean square.
+    #[inline(always)]
     pub(super) fn push(&mut self, start: u64, samples: &[f32], gate_ticks: u64, gate_ms: f64) {
         let mut t = start;
         let mut rest = samples;
@@ -114,7 +118,7 @@ impl ChannelWindow {
     }
 
     /// `slot + ahead` wrapped into the ring (`slot` in the ring, `ahead` at most its length).
-    #[inline]
+    #[inline(always)]
     fn wrap(&self, slot: usize, ahead: usize) -> usize {
         let s = slot + ahead;
         if s >= self.ring.len() {
@@ -125,6 +129,7 @@ impl ChannelWindow {
     }
 
     /// Writes the squares of `piece` at the write slot and advances it.
+    #[inline(always)]
     fn write_squares(&mut self, piece: &[f32]) {
         let len = self.ring.len();
         let slot = self.slot;
@@ -141,15 +146,18 @@ impl ChannelWindow {
 
     /// Sum of `count` squares starting at ring slot `slot` (wrapping), in a fixed order. Slots
     /// not written since reset hold zeros, which stand for the frames before reset.
+    #[inline(always)]
     fn ring_sum(&self, slot: usize, count: usize) -> f64 {
         let len = self.ring.len();
         let count = count.min(len);
         let first = count.min(len - slot.min(len));
-        let a = self.ring.get(slot..slot + first).map_or(0.0, sum_lanes);
-        let b = self.ring.get(..count - first).map_or(0.0, sum_lanes);
+        let sum = |v: &[f64]| sum_lanes_dispatch(v, self.use_avx);
+        let a = self.ring.get(slot..slot + first).map_or(0.0, sum);
+        let b = self.ring.get(..count - first).map_or(0.0, sum);
         a + b
     }
 
+    #[inline(always)]
     fn complete_tick(&mut self, end: u64, gate_ticks: u64, gate_ms: f64) {
         // The ring holds window + tick frames, so frame f - window - tick shares its slot with
         // frame f: the frames leaving the window are the ones the next tick will overwrite.
@@ -202,6 +210,7 @@ impl ChannelWindow {
     }
 
     /// Readings for "now" = frame `now`, including the incomplete tick in progress.
+    #[inline(always)]
     fn update_readings(&mut self, now: u64, gate_ms: f64) {
         if now == 0 {
             return;
@@ -241,7 +250,7 @@ impl ChannelWindow {
 }
 
 /// Writes the f64 squares of `src` into `dst` (equal lengths; vectorizes).
-#[inline]
+#[inline(always)]
 fn square_into(dst: &mut [f64], src: &[f32]) {
     for (d, &x) in dst.iter_mut().zip(src) {
         let x = f64::from(x);
@@ -252,7 +261,7 @@ fn square_into(dst: &mut [f64], src: &[f32]) {
 /// Sum in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
 /// into four independent vector accumulators (a plain `iter().sum()` of floats must stay
 /// sequential, and a single vector accumulator would wait on its own latency every step).
-#[inline]
+#[inline(always)]
 fn sum_lanes(values: &[f64]) -> f64 {
     let mut lanes = [0.0f64; 16];
     let mut chunks = values.chunks_exact(16);
@@ -261,7 +270,13 @@ fn sum_lanes(values: &[f64]) -> f64 {
             *lane += v;
         }
     }
-    let tail: f64 = chunks.remainder().iter().fold(0.0, |a, &v| a + v);
+    reduce_lanes(lanes, chunks.remainder())
+}
+
+/// The end of [`sum_lanes`]: the sixteen lanes added pairwise in a fixed tree, then the tail.
+#[inline(always)]
+fn reduce_lanes(mut lanes: [f64; 16], tail: &[f64]) -> f64 {
+    let tail: f64 = tail.iter().fold(0.0, |a, &v| a + v);
     let mut width = 8;
     while width > 0 {
         for i in 0..width {
@@ -270,4 +285,80 @@ fn sum_lanes(values: &[f64]) -> f64 {
         width /= 2;
     }
     lanes[0] + tail
+}
+
+/// [`sum_lanes`] in the AVX build when the CPU has it (LLVM keeps the portable version's lanes
+/// in 128-bit registers even when it may use 256-bit ones). Bit-identical either way.
+#[inline(always)]
+fn sum_lanes_dispatch(values: &[f64], use_avx: bool) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if use_avx {
+        // SAFETY: `use_avx` is only true when `is_x86_feature_detected!` found AVX.
+        return unsafe { sum_lanes_avx(values) };
+    }
+    let _ = use_avx;
+    sum_lanes(values)
+}
+
+/// [`sum_lanes`] with the sixteen lanes in four 256-bit accumulators: lane k still adds values
+/// k, k + 16, k + 32, ... in order, so every lane, and the result, is bit-identical.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn sum_lanes_avx(values: &[f64]) -> f64 {
+    use std::arch::x86_64::*;
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut chunks = values.chunks_exact(16);
+    for c in &mut chunks {
+        for (k, a) in acc.iter_mut().enumerate() {
+            // SAFETY: `c` holds 16 values, so 4k + 4 <= 16 keeps the load inside it.
+            *a = _mm256_add_pd(*a, unsafe { _mm256_loadu_pd(c.as_ptr().add(4 * k)) });
+        }
+    }
+    let mut lanes = [0.0f64; 16];
+    for (k, a) in acc.iter().enumerate() {
+        // SAFETY: 4k + 4 <= 16 keeps the store inside `lanes`.
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr().add(4 * k), *a) };
+    }
+    reduce_lanes(lanes, chunks.remainder())
+}
+
+/// Whether this CPU can run the AVX sums.
+fn cpu_has_avx() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX sums equal the portable ones bit for bit, for every length around the lane count.
+    #[test]
+    fn avx_and_portable_sums_are_identical() {
+        if !cpu_has_avx() {
+            return;
+        }
+        let values: Vec<f64> = crate::dsp::signals::white_noise(1000, 1.0, 3)
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| f64::from(x) * 10f64.powi(i as i32 % 17 - 8))
+            .collect();
+        for len in (0..70).chain([127, 128, 129, 999, 1000]) {
+            let v = &values[..len];
+            assert_eq!(
+                sum_lanes_dispatch(v, true).to_bits(),
+                sum_lanes(v).to_bits(),
+                "{len}"
+            );
+        }
+    }
 }

@@ -201,19 +201,52 @@ fn bessel_i0(x: f64) -> f64 {
     sum
 }
 
+/// Which build of the kernel runs on this CPU. All builds do the same IEEE operations in the same
+/// order (Rust neither reassociates nor contracts float operations), so they give bit-identical
+/// peaks; the wider ones just run more outputs per instruction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// Baseline x86_64 (SSE2) or any other architecture, plain multiply and add.
+    #[default]
+    Portable,
+    /// AVX2 with fused multiply-adds: eight outputs per instruction.
+    Avx2Fma,
+    /// AVX-512 with fused multiply-adds: sixteen outputs per instruction.
+    Avx512,
+}
+
+impl Kernel {
+    /// The widest build this CPU runs. Called once, in `prepare`.
+    pub(crate) fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cpu_has_avx2_fma() && is_x86_feature_detected!("avx512f") {
+                return Self::Avx512;
+            }
+            if cpu_has_avx2_fma() {
+                return Self::Avx2Fma;
+            }
+        }
+        Self::Portable
+    }
+}
+
 /// Replaces each `peak[i]` by the larger of its magnitude and the largest magnitude any phase of
 /// `filter` interpolates from `input[i..i + taps]` (capped at f32::MAX). `input` holds `taps - 1` frames of history followed by the frames that
-/// `peak` belongs to; anything shorter leaves `peak` untouched.
+/// `peak` belongs to; anything shorter leaves `peak` untouched. `kernel` must come from
+/// [`Kernel::detect`] (or be a build the CPU supports).
 #[inline]
-pub(crate) fn run(filter: &Polyphase, use_avx2_fma: bool, input: &[f32], peak: &mut [f32]) {
+pub(crate) fn run(filter: &Polyphase, kernel: Kernel, input: &[f32], peak: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if use_avx2_fma {
-        // SAFETY: `use_avx2_fma` is only true when `is_x86_feature_detected!` found both
-        // features on this CPU (see `TruePeakMeter::prepare`).
-        unsafe { run_avx2_fma(filter, input, peak) };
-        return;
+    match kernel {
+        // SAFETY: `Kernel::detect` only picks a build whose features `is_x86_feature_detected!`
+        // found on this CPU.
+        Kernel::Avx512 => return unsafe { run_avx512(filter, input, peak) },
+        // SAFETY: as above.
+        Kernel::Avx2Fma => return unsafe { run_avx2_fma(filter, input, peak) },
+        Kernel::Portable => {}
     }
-    let _ = use_avx2_fma;
+    let _ = kernel;
     run_generic::<false>(filter, input, peak);
 }
 
@@ -234,6 +267,14 @@ pub(crate) fn cpu_has_avx2_fma() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2_fma(filter: &Polyphase, input: &[f32], peak: &mut [f32]) {
+    run_generic::<true>(filter, input, peak);
+}
+
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512(filter: &Polyphase, input: &[f32], peak: &mut [f32]) {
     run_generic::<true>(filter, input, peak);
 }
 
@@ -359,15 +400,56 @@ mod tests {
                         .fold(0.0, f32::max)
                 })
                 .collect();
-            for fma in [false, true] {
-                if fma && !cpu_has_avx2_fma() {
+            for kernel in [Kernel::Portable, Kernel::Avx2Fma, Kernel::Avx512] {
+                if kernel != Kernel::Portable && !cpu_has_avx2_fma()
+                    || kernel == Kernel::Avx512 && Kernel::detect() != Kernel::Avx512
+                {
                     continue;
                 }
                 let mut peak = vec![0.0f32; frames];
-                run(&filter, fma, &input, &mut peak);
+                run(&filter, kernel, &input, &mut peak);
                 for (i, (k, d)) in peak.iter().zip(&direct).enumerate() {
                     assert!((k - d).abs() < 1e-5, "taps {t}, frame {i}: {k} vs {d}");
                 }
+            }
+        }
+    }
+
+    /// The AVX-512 and AVX2 builds give bit-identical peaks, including for huge samples that
+    /// overflow, infinities, NaN and lengths that are not multiples of the vector width.
+    #[test]
+    fn avx512_and_avx2_builds_are_bit_identical() {
+        if Kernel::detect() != Kernel::Avx512 {
+            return;
+        }
+        let mut input: Vec<f32> = crate::dsp::signals::white_noise(700, 1.0, 9);
+        for (i, v) in [
+            (100, 3e38),
+            (101, -3e38),
+            (200, f32::INFINITY),
+            (300, f32::NAN),
+        ] {
+            input[i] = v;
+        }
+        for filter in [
+            Polyphase::bs1770_4x(),
+            Polyphase::windowed_sinc(2, 16, 7.0),
+            Polyphase::windowed_sinc(8, 32, 5.0),
+            Polyphase::windowed_sinc(4, 32, 5.0),
+        ] {
+            for frames in [0, 1, 15, 16, 17, 250, 700 - filter.taps + 1] {
+                let input = &input[..frames + filter.taps - 1];
+                let seed = &input[filter.taps - 1..];
+                let (mut wide, mut narrow) = (seed.to_vec(), seed.to_vec());
+                run(&filter, Kernel::Avx512, input, &mut wide);
+                run(&filter, Kernel::Avx2Fma, input, &mut narrow);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&wide),
+                    bits(&narrow),
+                    "taps {}, {frames} frames",
+                    filter.taps
+                );
             }
         }
     }
@@ -376,7 +458,7 @@ mod tests {
     #[ignore = "benchmark: run in release mode with --ignored --nocapture"]
     fn kernel_ns_per_stereo_frame() {
         let input: Vec<f32> = crate::dsp::signals::white_noise(48_000 * 60, 0.5, 7);
-        let avx = cpu_has_avx2_fma();
+        let avx = Kernel::detect();
         for (name, filter) in [
             ("bs1770 4x", Polyphase::bs1770_4x()),
             ("sinc 2x/16", Polyphase::windowed_sinc(2, 16, 7.0)),
@@ -396,7 +478,7 @@ mod tests {
             }
             let frames = (input.len() / (256 + history)) * 256;
             let ns = start.elapsed().as_secs_f64() * 1e9 / frames as f64 * 2.0;
-            eprintln!("{name:<12} kernel {ns:6.2} ns per stereo frame (avx2+fma: {avx}) {acc}");
+            eprintln!("{name:<12} kernel {ns:6.2} ns per stereo frame ({avx:?}) {acc}");
         }
     }
 }
