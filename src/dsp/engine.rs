@@ -31,7 +31,7 @@ pub struct EngineConfig {
     pub vu_reference_dbfs: f32,
     /// The PPM type and scale.
     pub ppm_scale: PpmScale,
-    /// The sliding RMS window in milliseconds.
+    /// The sliding RMS window in milliseconds. Default 600 ms, the K-system's integration time.
     pub rms_window_ms: f32,
     /// The true-peak oversampling mode.
     pub true_peak_mode: TruePeakMode,
@@ -48,7 +48,9 @@ impl Default for EngineConfig {
             loudness_weights: None,
             vu_reference_dbfs: -18.0,
             ppm_scale: PpmScale::default(),
-            rms_window_ms: 300.0,
+            // The K-system's integration time: with this window one RMS meter serves both the
+            // RMS and the K-system readings (see `MeterEngine::k_shares_rms`).
+            rms_window_ms: KSystem::meter_config().window_ms,
             true_peak_mode: TruePeakMode::default(),
             ceiling_db: -1.0,
         }
@@ -150,7 +152,11 @@ pub struct MeterEngine {
     sample_peak: SamplePeakMeter,
     true_peak: TruePeakMeter,
     rms: RmsMeter,
+    /// The K-system's 600 ms RMS; only run when the RMS window is not already 600 ms.
     k_rms: RmsMeter,
+    /// Whether the RMS window equals the K-system's, so `rms` also gives the K reading and the
+    /// same squares are not summed twice.
+    k_shares_rms: bool,
     vu: VuMeter,
     ppm: PpmMeter,
     loudness: LoudnessMeter,
@@ -181,6 +187,7 @@ impl MeterEngine {
                 window_ms: config.rms_window_ms,
             }),
             k_rms: RmsMeter::new(KSystem::meter_config()),
+            k_shares_rms: false,
             vu: VuMeter::new(VuConfig {
                 reference_dbfs: config.vu_reference_dbfs,
             }),
@@ -214,7 +221,13 @@ impl MeterEngine {
         self.sample_peak.prepare(sr, max_block, channels);
         self.true_peak.prepare(sr, max_block, channels);
         self.rms.prepare(sr, max_block, channels);
-        self.k_rms.prepare(sr, max_block, channels);
+        self.k_shares_rms = config.rms_window_ms == KSystem::meter_config().window_ms;
+        if self.k_shares_rms {
+            // Not run: hold no window buffers for it.
+            self.k_rms = RmsMeter::new(KSystem::meter_config());
+        } else {
+            self.k_rms.prepare(sr, max_block, channels);
+        }
         self.vu.prepare(sr, max_block, channels);
         self.ppm.prepare(sr, max_block, channels);
         self.loudness.prepare(sr, max_block, channels);
@@ -233,7 +246,9 @@ impl MeterEngine {
         self.sample_peak.reset();
         self.true_peak.reset();
         self.rms.reset();
-        self.k_rms.reset();
+        if !self.k_shares_rms {
+            self.k_rms.reset();
+        }
         self.vu.reset();
         self.ppm.reset();
         self.loudness.reset();
@@ -347,7 +362,9 @@ impl MeterEngine {
         self.sample_peak.process(chunk);
         self.true_peak.process(chunk);
         self.rms.process(chunk);
-        self.k_rms.process(chunk);
+        if !self.k_shares_rms {
+            self.k_rms.process(chunk);
+        }
         self.vu.process(chunk);
         self.ppm.process(chunk);
         self.loudness.process(chunk);
@@ -368,7 +385,11 @@ impl MeterEngine {
             sample_peak: self.sample_peak.read(),
             true_peak: self.true_peak.read(),
             rms: self.rms.read(),
-            k_rms: self.k_rms.read(),
+            k_rms: if self.k_shares_rms {
+                self.rms.read()
+            } else {
+                self.k_rms.read()
+            },
             vu: self.vu.read(),
             ppm: self.ppm.read(),
             loudness: self.loudness.read(),

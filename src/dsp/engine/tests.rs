@@ -224,3 +224,28 @@ fn cpu_specific_and_portable_builds_read_the_same() {
         }
     }
 }
+
+#[test]
+fn the_k_system_reading_is_the_same_whether_shared_with_rms_or_run_alone() {
+    let frames = 96_000;
+    let planar = vec![program(frames, 21), program(frames, 22)];
+    let mut shared = engine(48_000.0, 2, 512);
+    let mut separate = MeterEngine::new(EngineConfig {
+        max_block: 512,
+        rms_window_ms: 300.0,
+        ..EngineConfig::default()
+    });
+    assert!(shared.k_shares_rms && !separate.k_shares_rms);
+    let splits = signals::random_splits(frames, 512, 6);
+    feed(&mut shared, &planar, &splits);
+    feed(&mut separate, &planar, &splits);
+    let (a, b) = (shared.snapshot(), separate.snapshot());
+    assert_eq!(a.k_rms, b.k_rms);
+    assert_eq!(a.k_rms, a.rms);
+    assert_ne!(b.rms, b.k_rms, "a 300 ms window reads differently");
+    // K-20: a -20 dBFS AES17 (-23.01 dBFS plain) level reads 0 on the K scale.
+    let sine = signals::sine(48_000.0, 997.0, -20.0, 2.0, 0.0);
+    let mut k = engine(48_000.0, 1, 512);
+    feed(&mut k, &[sine], &[96_000]);
+    assert!(k.snapshot().k_reading(KSystem::K20, 0).abs() < 0.01);
+}

@@ -1,4 +1,4 @@
-//! One channel of the RMS meter: the ring of squares and the sums kept on the tick grid.
+//! One channel of the RMS meter: the ring of recent samples and the sums kept on the tick grid.
 
 /// When the running window sum falls below this fraction of its high-water mark, it is
 /// recomputed: f64 keeps about 16 digits, so after a fall of 9 decades the running sum still has
@@ -7,12 +7,15 @@ const CANCELLATION_RATIO: f64 = 1e-9;
 
 /// Sliding-window, integrated and gated sums of one channel.
 ///
-/// The ring slot of frame `t` (counted from reset) is `t % ring.len()`, tracked incrementally. The ring holds `window + tick` squares: enough for the frames of the
-/// window plus the frames leaving it during one tick.
+/// The ring slot of frame `t` (counted from reset) is `t % ring.len()`, tracked incrementally.
+/// The ring holds `window + tick` samples: enough for the frames of the window plus the frames
+/// leaving it during one tick.
 #[derive(Clone, Debug)]
 pub(super) struct ChannelWindow {
-    /// Squares of the most recent frames, in f64 so that 1e30 squares without overflow.
-    ring: Vec<f64>,
+    /// The most recent samples. Squares are formed in f64 when summing (so 1e30 squares without
+    /// overflow); keeping the f32 samples halves the memory traffic of a ring of f64 squares and
+    /// gives bit-identical sums, since each square is the same f64 product either way.
+    ring: Vec<f32>,
     /// Window length in frames.
     window: u64,
     /// Tick length in frames (a power of two).
@@ -108,7 +111,7 @@ impl ChannelWindow {
             let take = (self.tick as usize - into_tick).min(rest.len());
             let (piece, tail) = rest.split_at(take);
             rest = tail;
-            self.write_squares(piece);
+            self.write_samples(piece);
             t += take as u64;
             if t & tick_mask == 0 {
                 self.complete_tick(t, gate_ticks, gate_ms);
@@ -128,18 +131,18 @@ impl ChannelWindow {
         }
     }
 
-    /// Writes the squares of `piece` at the write slot and advances it.
+    /// Writes `piece` at the write slot and advances it.
     #[inline(always)]
-    fn write_squares(&mut self, piece: &[f32]) {
+    fn write_samples(&mut self, piece: &[f32]) {
         let len = self.ring.len();
         let slot = self.slot;
         let first = piece.len().min(len - slot);
         let (a, b) = piece.split_at(first);
         if let Some(dst) = self.ring.get_mut(slot..slot + a.len()) {
-            square_into(dst, a);
+            dst.copy_from_slice(a);
         }
         if let Some(dst) = self.ring.get_mut(..b.len()) {
-            square_into(dst, b);
+            dst.copy_from_slice(b);
         }
         self.slot = self.wrap(slot, piece.len());
     }
@@ -151,7 +154,7 @@ impl ChannelWindow {
         let len = self.ring.len();
         let count = count.min(len);
         let first = count.min(len - slot.min(len));
-        let sum = |v: &[f64]| sum_lanes_dispatch(v, self.use_avx);
+        let sum = |v: &[f32]| sum_lanes_dispatch(v, self.use_avx);
         let a = self.ring.get(slot..slot + first).map_or(0.0, sum);
         let b = self.ring.get(..count - first).map_or(0.0, sum);
         a + b
@@ -249,34 +252,32 @@ impl ChannelWindow {
     }
 }
 
-/// Writes the f64 squares of `src` into `dst` (equal lengths; vectorizes).
-#[inline(always)]
-fn square_into(dst: &mut [f64], src: &[f32]) {
-    for (d, &x) in dst.iter_mut().zip(src) {
-        let x = f64::from(x);
-        *d = x * x;
-    }
-}
-
-/// Sum in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
+/// Sum of the f64 squares of `values` in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
 /// into four independent vector accumulators (a plain `iter().sum()` of floats must stay
 /// sequential, and a single vector accumulator would wait on its own latency every step).
 #[inline(always)]
-fn sum_lanes(values: &[f64]) -> f64 {
+fn sum_lanes(values: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 16];
     let mut chunks = values.chunks_exact(16);
     for c in &mut chunks {
         for (lane, &v) in lanes.iter_mut().zip(c) {
-            *lane += v;
+            *lane += square(v);
         }
     }
     reduce_lanes(lanes, chunks.remainder())
 }
 
+/// The square of a sample, formed in f64.
+#[inline(always)]
+fn square(x: f32) -> f64 {
+    let x = f64::from(x);
+    x * x
+}
+
 /// The end of [`sum_lanes`]: the sixteen lanes added pairwise in a fixed tree, then the tail.
 #[inline(always)]
-fn reduce_lanes(mut lanes: [f64; 16], tail: &[f64]) -> f64 {
-    let tail: f64 = tail.iter().fold(0.0, |a, &v| a + v);
+fn reduce_lanes(mut lanes: [f64; 16], tail: &[f32]) -> f64 {
+    let tail: f64 = tail.iter().fold(0.0, |a, &v| a + square(v));
     let mut width = 8;
     while width > 0 {
         for i in 0..width {
@@ -290,7 +291,7 @@ fn reduce_lanes(mut lanes: [f64; 16], tail: &[f64]) -> f64 {
 /// [`sum_lanes`] in the AVX build when the CPU has it (LLVM keeps the portable version's lanes
 /// in 128-bit registers even when it may use 256-bit ones). Bit-identical either way.
 #[inline(always)]
-fn sum_lanes_dispatch(values: &[f64], use_avx: bool) -> f64 {
+fn sum_lanes_dispatch(values: &[f32], use_avx: bool) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if use_avx {
         // SAFETY: `use_avx` is only true when `is_x86_feature_detected!` found AVX.
@@ -307,14 +308,16 @@ fn sum_lanes_dispatch(values: &[f64], use_avx: bool) -> f64 {
 /// The CPU must support AVX.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn sum_lanes_avx(values: &[f64]) -> f64 {
+unsafe fn sum_lanes_avx(values: &[f32]) -> f64 {
     use std::arch::x86_64::*;
     let mut acc = [_mm256_setzero_pd(); 4];
     let mut chunks = values.chunks_exact(16);
     for c in &mut chunks {
         for (k, a) in acc.iter_mut().enumerate() {
             // SAFETY: `c` holds 16 values, so 4k + 4 <= 16 keeps the load inside it.
-            *a = _mm256_add_pd(*a, unsafe { _mm256_loadu_pd(c.as_ptr().add(4 * k)) });
+            let x = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(c.as_ptr().add(4 * k)) });
+            // A separate multiply and add (no FMA), exactly like `square` and `sum_lanes`.
+            *a = _mm256_add_pd(*a, _mm256_mul_pd(x, x));
         }
     }
     let mut lanes = [0.0f64; 16];
@@ -347,11 +350,14 @@ mod tests {
         if !cpu_has_avx() {
             return;
         }
-        let values: Vec<f64> = crate::dsp::signals::white_noise(1000, 1.0, 3)
+        let mut values: Vec<f32> = crate::dsp::signals::white_noise(1000, 1.0, 3)
             .iter()
             .enumerate()
-            .map(|(i, &x)| f64::from(x) * 10f64.powi(i as i32 % 17 - 8))
+            .map(|(i, &x)| x * 10f32.powi(i as i32 % 17 - 8))
             .collect();
+        // Samples whose squares only fit in f64.
+        values[7] = 1e30;
+        values[500] = -f32::MAX;
         for len in (0..70).chain([127, 128, 129, 999, 1000]) {
             let v = &values[..len];
             assert_eq!(
