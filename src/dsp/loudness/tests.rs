@@ -4,11 +4,6 @@
 use super::*;
 use crate::dsp::signals::{random_splits, white_noise, Rng};
 
-// NOTE: nice-plug installs the allocator that makes `assert_no_alloc` abort on allocation (debug
-// builds, `assert_process_allocs`). The library does not use nice-plug yet, so without this line
-// the test binary would not link it and the no-allocation test could not fail.
-extern crate nice_plug as _;
-
 /// The rates every accuracy test runs at.
 pub(super) const RATES: [f64; 3] = [44_100.0, 48_000.0, 96_000.0];
 

