@@ -192,24 +192,24 @@ impl GainStage {
 
     /// Jumps every ramp to `targets` and clears the counters.
     pub fn reset(&mut self, targets: &GainTargets) {
-        self.trim_db.jump_to(targets.trim_db);
-        self.makeup_db.jump_to(targets.makeup_db);
-        for (ramp, &invert) in self.polarity.iter_mut().zip(&targets.invert) {
-            ramp.jump_to(if invert { -1.0 } else { 1.0 });
-        }
-        self.wet.jump_to(if targets.bypass { 0.0 } else { 1.0 });
+        self.for_each_ramp(targets, Ramp::jump_to);
         self.dry_frames = 0;
         self.non_finite_count = 0;
     }
 
     /// Sets new targets; the ramps take them from the next sample on.
     pub fn set_targets(&mut self, targets: &GainTargets) {
-        self.trim_db.set_target(targets.trim_db);
-        self.makeup_db.set_target(targets.makeup_db);
+        self.for_each_ramp(targets, Ramp::set_target);
+    }
+
+    /// Hands every ramp the value it should move to for `targets`.
+    fn for_each_ramp(&mut self, targets: &GainTargets, mut apply: impl FnMut(&mut Ramp, f32)) {
+        apply(&mut self.trim_db, targets.trim_db);
+        apply(&mut self.makeup_db, targets.makeup_db);
         for (ramp, &invert) in self.polarity.iter_mut().zip(&targets.invert) {
-            ramp.set_target(if invert { -1.0 } else { 1.0 });
+            apply(ramp, if invert { -1.0 } else { 1.0 });
         }
-        self.wet.set_target(if targets.bypass { 0.0 } else { 1.0 });
+        apply(&mut self.wet, if targets.bypass { 0.0 } else { 1.0 });
     }
 
     /// Non-finite input samples replaced by zero since the last reset.
