@@ -3,6 +3,7 @@
 //! silence, huge input, channel counts).
 
 use crate::dsp::meter::Meter;
+use crate::dsp::peak::PeakReading;
 use crate::dsp::signals::random_splits;
 
 /// Sample rates every meter is tested at, in Hz.
@@ -141,4 +142,17 @@ pub(crate) fn assert_finite_at_f32_max<M: Meter>(
     run_blocks(meter, &signal, 300);
     let values = key(&meter.read());
     assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}
+
+/// Every reading of a peak meter except the per-block maximum (which by definition depends on
+/// where the last block started), as numbers a split-independence check can compare.
+pub(crate) fn peak_key(r: &PeakReading) -> Vec<f64> {
+    let mut v: Vec<f64> = r
+        .current_db
+        .iter()
+        .chain(&r.max_db)
+        .map(|&x| db_key(x))
+        .collect();
+    v.extend(r.clip_count.iter().chain(&r.over_count).map(|&c| c as f64));
+    v
 }

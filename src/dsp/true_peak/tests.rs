@@ -293,17 +293,6 @@ fn true_peak_is_never_below_sample_peak() {
     }
 }
 
-fn peak_key(r: &PeakReading) -> Vec<f64> {
-    let mut v: Vec<f64> = r
-        .current_db
-        .iter()
-        .chain(&r.max_db)
-        .map(|&x| db_key(x))
-        .collect();
-    v.extend(r.clip_count.iter().chain(&r.over_count).map(|&c| c as f64));
-    v
-}
-
 #[test]
 fn readings_do_not_depend_on_block_splits() {
     let key = peak_key;
