@@ -20,6 +20,13 @@ pub(super) struct ChannelWindow {
     window: u64,
     /// Tick length in frames (a power of two).
     tick: u64,
+    /// When the window is a whole number of ticks: the sums of the squares of the last
+    /// `window / tick + 1` complete ticks, tick k at index k modulo the length. The tick leaving
+    /// the window is then a tick that entered it, with the same sum bit for bit (same ring slots,
+    /// same order), so each square is formed once instead of twice. Empty otherwise.
+    tick_sums: Vec<f64>,
+    /// Index in `tick_sums` of the tick in progress.
+    tick_index: usize,
     /// Ring slot of the next frame (frames since reset modulo the ring length).
     slot: usize,
     /// Sum of the squares in the window ending at the last complete tick.
@@ -56,10 +63,17 @@ pub(super) struct ChannelWindow {
 
 impl ChannelWindow {
     pub(super) fn new(window_frames: usize, tick_frames: usize) -> Self {
+        let aligned = window_frames % tick_frames == 0;
         Self {
             ring: vec![0.0; window_frames + tick_frames],
             window: window_frames as u64,
             tick: tick_frames as u64,
+            tick_sums: if aligned {
+                vec![0.0; window_frames / tick_frames + 1]
+            } else {
+                Vec::new()
+            },
+            tick_index: 0,
             slot: 0,
             sum: 0.0,
             integrated_sum: 0.0,
@@ -81,6 +95,8 @@ impl ChannelWindow {
 
     pub(super) fn reset(&mut self) {
         self.ring.fill(0.0);
+        self.tick_sums.fill(0.0);
+        self.tick_index = 0;
         self.slot = 0;
         self.sum = 0.0;
         self.integrated_sum = 0.0;
@@ -164,10 +180,10 @@ impl ChannelWindow {
     fn complete_tick(&mut self, end: u64, gate_ticks: u64, gate_ms: f64) {
         // The ring holds window + tick frames, so frame f - window - tick shares its slot with
         // frame f: the frames leaving the window are the ones the next tick will overwrite.
-        let (tick, window) = (self.tick as usize, self.window as usize);
+        let tick = self.tick as usize;
         let len = self.ring.len();
         let new = self.ring_sum(self.wrap(self.slot, len - tick), tick);
-        let old = self.ring_sum(self.slot, tick);
+        let old = self.exchange_tick_sum(new);
         if new > 0.0 {
             self.last_loud_end = end;
         }
@@ -187,7 +203,7 @@ impl ChannelWindow {
             // and whenever the sum has fallen so far that the rounding residue of the loud past
             // could show (a quiet passage after a very loud one).
             self.sum_high_water = 0.0;
-            self.ring_sum(self.wrap(self.slot, tick), window)
+            self.window_sum()
         } else {
             running.max(0.0)
         };
@@ -210,6 +226,35 @@ impl ChannelWindow {
             self.gate_sum = 0.0;
             self.gate_ticks_done = 0;
         }
+    }
+
+    /// Records `new`, the sum of the tick just completed, and returns the sum of the tick that
+    /// leaves the window with it (the ring slots the next tick overwrites).
+    #[inline(always)]
+    fn exchange_tick_sum(&mut self, new: f64) -> f64 {
+        let count = self.tick_sums.len();
+        if count == 0 {
+            return self.ring_sum(self.slot, self.tick as usize);
+        }
+        let index = self.tick_index.min(count - 1);
+        let next = if index + 1 == count { 0 } else { index + 1 };
+        // Tick k is stored at k mod count; the leaving tick k - window/tick is at k + 1 mod count.
+        let old = self.tick_sums[next];
+        self.tick_sums[index] = new;
+        self.tick_index = next;
+        old
+    }
+
+    /// The sum of the squares of the window that ends at the last complete tick, formed afresh:
+    /// from the stored tick sums when there are any, else from the samples.
+    fn window_sum(&self) -> f64 {
+        if self.tick_sums.is_empty() {
+            let tick = self.tick as usize;
+            return self.ring_sum(self.wrap(self.slot, tick), self.window as usize);
+        }
+        // Every stored tick but the one at `tick_index` (it left the window) in a fixed order.
+        let (before, after) = self.tick_sums.split_at(self.tick_index);
+        before.iter().chain(after.iter().skip(1)).sum()
     }
 
     /// Readings for "now" = frame `now`, including the incomplete tick in progress.
@@ -343,6 +388,42 @@ fn cpu_has_avx() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With a window of whole ticks the leaving tick's sum comes from the stored tick sums. The
+    /// readings stay within rounding of a brute-force sum, as do those of the same window summing
+    /// the leaving samples again, through a loud start and a quiet stretch (recomputations).
+    #[test]
+    fn stored_tick_sums_give_the_same_window_as_summing_again() {
+        let (window, tick) = (28_800, 128);
+        let mut stored = ChannelWindow::new(window, tick);
+        let mut summed = ChannelWindow::new(window, tick);
+        assert!(!stored.tick_sums.is_empty());
+        summed.tick_sums = Vec::new();
+        let signal: Vec<f32> = crate::dsp::signals::white_noise(200_000, 0.5, 11)
+            .iter()
+            .enumerate()
+            // A loud start, then a quiet stretch: the recomputation path must agree as well.
+            .map(|(i, &x)| if i < 60_000 { x } else { x * 1e-3 })
+            .collect();
+        let mut start = 0u64;
+        for piece in signal.chunks(1000) {
+            stored.push(start, piece, 100, 1e-7);
+            summed.push(start, piece, 100, 1e-7);
+            start += piece.len() as u64;
+            if start as usize >= window {
+                let brute: f64 = signal[start as usize - window..start as usize]
+                    .iter()
+                    .map(|&x| f64::from(x) * f64::from(x))
+                    .sum::<f64>()
+                    / window as f64;
+                for (what, w) in [("stored", &stored), ("summed", &summed)] {
+                    let relative = (w.current_ms / brute - 1.0).abs();
+                    assert!(relative < 1e-9, "{what}, frame {start}: {relative}");
+                }
+            }
+            assert_eq!(stored.integrated_ms, summed.integrated_ms);
+        }
+    }
 
     /// The AVX sums equal the portable ones bit for bit, for every length around the lane count.
     #[test]
