@@ -11,7 +11,7 @@ use super::ppm::{PpmMeter, PpmReading, PpmScale};
 use super::readout::ChannelPeaks;
 use super::rms::{KSystem, RmsConfig, RmsMeter, RmsReading, AES17_OFFSET_DB};
 use super::true_peak::{TruePeakMeter, TruePeakMode};
-use super::units::{amplitude_to_db, db_to_amplitude, power_to_db};
+use super::units::{amplitude_to_db, power_to_db};
 use super::vu::{VuConfig, VuMeter, VuReading};
 
 /// How an engine is set up. Changing any field means building a new engine (or calling
@@ -368,11 +368,11 @@ impl MeterEngine {
         self.vu.process(chunk);
         self.ppm.process(chunk);
         self.loudness.process(chunk);
-        // Only the block maxima of the channels in use: a whole reading would take the logarithm
-        // of every field of all MAX_CHANNELS channels.
+        // Only the block maxima of the channels in use, as amplitudes: a whole reading (or a
+        // round trip through dB) would cost logarithms and powers on every chunk.
         for channel in 0..chunk.len().min(MAX_CHANNELS) {
-            let sp = db_to_amplitude(self.sample_peak.block_max_db(channel));
-            let tp = db_to_amplitude(self.true_peak.block_max_db(channel));
+            let sp = self.sample_peak.block_max_amplitude(channel);
+            let tp = self.true_peak.block_max_amplitude(channel);
             self.interval_sample_peak[channel] = self.interval_sample_peak[channel].max(sp);
             self.interval_true_peak[channel] = self.interval_true_peak[channel].max(tp);
         }

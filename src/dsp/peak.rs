@@ -189,17 +189,14 @@ impl PeakTracker {
         let mut pos = tick_pos;
         let mut rest = values;
         let mut tick_max = self.tick_max_bits[ch];
-        let mut block_max = self.block_max_bits[ch];
-        let (mut clips, mut overs) = (0u64, 0u64);
+        let mut feed_max = -1;
         while !rest.is_empty() {
             let take = (TICK_FRAMES - pos).min(rest.len());
             let (chunk, tail) = rest.split_at(take);
             rest = tail;
-            let (m, c, o) = scan(chunk, self.ceiling_bits);
+            let m = max_bits(chunk);
             tick_max = tick_max.max(m);
-            block_max = block_max.max(m);
-            clips += u64::from(c);
-            overs += u64::from(o);
+            feed_max = feed_max.max(m);
             pos += take;
             if pos == TICK_FRAMES {
                 self.advance_tick(ch, tick_max);
@@ -209,9 +206,13 @@ impl PeakTracker {
             }
         }
         self.tick_max_bits[ch] = tick_max;
-        self.block_max_bits[ch] = block_max;
-        self.clip_count[ch] += clips;
-        self.over_count[ch] += overs;
+        self.block_max_bits[ch] = self.block_max_bits[ch].max(feed_max);
+        // Clips and overs are rare: count them only when the values reach a threshold at all.
+        if feed_max >= FULL_SCALE_BITS || feed_max > self.ceiling_bits {
+            let (clips, overs) = count_above(values, self.ceiling_bits);
+            self.clip_count[ch] += clips;
+            self.over_count[ch] += overs;
+        }
         pos
     }
 
@@ -265,6 +266,16 @@ impl PeakTracker {
         }
     }
 
+    /// The highest magnitude of channel `ch` in the most recent `process()` call (0 for an
+    /// empty call or a channel out of range): the block maximum without a logarithm.
+    #[inline]
+    pub(crate) fn block_max_amplitude(&self, ch: usize) -> f32 {
+        match self.block_max_bits.get(ch) {
+            Some(&bits) if bits >= 0 => f32::from_bits(bits as u32),
+            _ => 0.0,
+        }
+    }
+
     pub(crate) fn read(&self) -> PeakReading {
         let mut reading = PeakReading::default();
         for ch in 0..MAX_CHANNELS {
@@ -280,18 +291,31 @@ impl PeakTracker {
     }
 }
 
-/// Max magnitude bits, clip count and over count of a short run of samples.
+/// Max magnitude bits of a short run of values (-1 for none).
 #[inline(always)]
-fn scan(chunk: &[f32], ceiling_bits: i32) -> (i32, u32, u32) {
-    let mut max = 0i32;
-    let (mut clips, mut overs) = (0u32, 0u32);
-    for &x in chunk {
-        let bits = (x.to_bits() & 0x7fff_ffff) as i32;
-        max = max.max(bits);
-        clips += u32::from(bits >= FULL_SCALE_BITS);
-        overs += u32::from(bits > ceiling_bits);
+fn max_bits(chunk: &[f32]) -> i32 {
+    chunk
+        .iter()
+        .fold(-1, |m, &x| m.max((x.to_bits() & 0x7fff_ffff) as i32))
+}
+
+/// How many values are clips (magnitude at or above full scale) and how many are overs (above
+/// `ceiling_bits`).
+#[inline(always)]
+fn count_above(values: &[f32], ceiling_bits: i32) -> (u64, u64) {
+    let (mut clips, mut overs) = (0u64, 0u64);
+    // u32 lanes vectorize; a piece of at most 2^16 values cannot overflow them.
+    for piece in values.chunks(1 << 16) {
+        let (mut c, mut o) = (0u32, 0u32);
+        for &x in piece {
+            let bits = (x.to_bits() & 0x7fff_ffff) as i32;
+            c += u32::from(bits >= FULL_SCALE_BITS);
+            o += u32::from(bits > ceiling_bits);
+        }
+        clips += u64::from(c);
+        overs += u64::from(o);
     }
-    (max, clips, overs)
+    (clips, overs)
 }
 
 /// Sample-peak meter (dBFS): hold-and-fall display, maxima, latched clip and over counters.
@@ -317,9 +341,10 @@ impl SamplePeakMeter {
         self.tracker.set_ceiling_db(db);
     }
 
-    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBFS.
-    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
-        self.tracker.block_max_db(ch)
+    /// The highest sample magnitude of channel `ch` in the most recent `process()` call (0 for
+    /// none).
+    pub(crate) fn block_max_amplitude(&self, ch: usize) -> f32 {
+        self.tracker.block_max_amplitude(ch)
     }
 }
 

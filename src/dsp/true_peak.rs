@@ -115,9 +115,10 @@ impl TruePeakMeter {
         self.tracker.set_ceiling_db(db);
     }
 
-    /// [`PeakReading::block_max_db`] of channel `ch` alone, in dBTP.
-    pub(crate) fn block_max_db(&self, ch: usize) -> f32 {
-        self.tracker.block_max_db(ch)
+    /// The highest true-peak magnitude of channel `ch` in the most recent `process()` call (0 for
+    /// none).
+    pub(crate) fn block_max_amplitude(&self, ch: usize) -> f32 {
+        self.tracker.block_max_amplitude(ch)
     }
 
     /// The over-sampling mode.
