@@ -92,7 +92,8 @@ pub struct TruePeakMeter {
     ratio: usize,
     /// The interpolator build this CPU runs (detected in `prepare`).
     kernel: filter::Kernel,
-    /// Per channel: `taps - 1` frames of history followed by room for one chunk of input.
+    /// Per channel: the last `taps - 1` frames of the previous call, followed by room for as
+    /// many frames of the next call.
     buffers: Vec<Vec<f32>>,
 }
 
@@ -150,7 +151,8 @@ impl Meter for TruePeakMeter {
         self.filter = filter;
         self.ratio = ratio;
         self.kernel = filter::Kernel::detect();
-        let len = self.history_frames() + CHUNK_FRAMES;
+        // Room for the history and as many frames again (see `process`).
+        let len = 2 * self.history_frames();
         self.buffers = vec![vec![0.0; len]; self.channels];
         self.tracker.prepare(sample_rate);
     }
@@ -173,24 +175,48 @@ impl Meter for TruePeakMeter {
                 end = self.tracker.feed(ch, start, samples);
                 continue;
             }
-            let mut pos = start;
-            // Every chunk overwrites the part it uses, so one buffer serves them all.
+            let frames = samples.len();
+            // Every piece overwrites the part it uses, so one buffer serves them all.
             let mut magnitudes = [0.0f32; CHUNK_FRAMES];
-            for chunk in samples.chunks(CHUNK_FRAMES) {
-                let frames = chunk.len();
-                let (Some(fresh), Some(peak)) = (
-                    buffer.get_mut(history..history + frames),
-                    magnitudes.get_mut(..frames),
+            // The first `history` frames interpolate across the previous call's last frames: run
+            // them from the buffer, where the history is followed by these frames.
+            let head = frames.min(history);
+            let (Some(stitch), Some(first), Some(peak)) = (
+                buffer.get_mut(..history + head),
+                samples.get(..head),
+                magnitudes.get_mut(..head),
+            ) else {
+                return;
+            };
+            stitch[history..].copy_from_slice(first);
+            filter::run(&self.filter, self.kernel, stitch, peak);
+            let mut pos = self.tracker.feed(ch, start, peak);
+            // The rest straight from the host's samples, without copying them.
+            let mut from = head;
+            while from < frames {
+                let to = (from + CHUNK_FRAMES).min(frames);
+                let (Some(input), Some(peak)) = (
+                    samples.get(from - history..to),
+                    magnitudes.get_mut(..to - from),
                 ) else {
                     return;
                 };
-                fresh.copy_from_slice(chunk);
-                peak.copy_from_slice(chunk);
-                // Turns the samples into the max of their magnitudes and the interpolated ones.
-                filter::run(&self.filter, self.kernel, buffer, peak);
+                filter::run(&self.filter, self.kernel, input, peak);
                 pos = self.tracker.feed(ch, pos, peak);
-                // The newest `history` frames become the history of the next chunk.
-                buffer.copy_within(frames..frames + history, 0);
+                from = to;
+            }
+            // The newest `history` frames become the next call's history.
+            if frames >= history {
+                if let (Some(old), Some(newest)) =
+                    (buffer.get_mut(..history), samples.get(frames - history..))
+                {
+                    old.copy_from_slice(newest);
+                }
+            } else {
+                // A call shorter than the history: the buffer holds the old history followed by
+                // all of this call's frames (head < history, so it is long enough); keep the
+                // newest `history` of them.
+                buffer.copy_within(head..head + history, 0);
             }
             end = pos;
         }

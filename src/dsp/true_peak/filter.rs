@@ -231,10 +231,11 @@ impl Kernel {
     }
 }
 
-/// Replaces each `peak[i]` by the larger of its magnitude and the largest magnitude any phase of
-/// `filter` interpolates from `input[i..i + taps]` (capped at f32::MAX). `input` holds `taps - 1` frames of history followed by the frames that
-/// `peak` belongs to; anything shorter leaves `peak` untouched. `kernel` must come from
-/// [`Kernel::detect`] (or be a build the CPU supports).
+/// Sets each `peak[i]` to the largest of the magnitude of `input[i + taps - 1]` (the sample
+/// `peak[i]` belongs to) and the magnitudes every phase of `filter` interpolates from
+/// `input[i..i + taps]`, capped at f32::MAX. `input` holds `taps - 1` frames of history followed
+/// by the frames that `peak` belongs to; anything shorter leaves `peak` untouched. `kernel` must
+/// come from [`Kernel::detect`] (or be a build the CPU supports).
 #[inline]
 pub(crate) fn run(filter: &Polyphase, kernel: Kernel, input: &[f32], peak: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -338,9 +339,9 @@ fn run_taps<const H: usize, const P: usize, const M: usize, const FMA: bool>(
             sum[j] = u + v;
             diff[j] = u - v;
         }
-        // The original sample's magnitude starts the maximum (the caller seeds `peak` with the
-        // samples themselves).
-        let mut best = p.abs();
+        // The original sample's magnitude starts the maximum, so true peak never reads below
+        // sample peak.
+        let mut best = window[taps - 1].abs();
         for q in 0..P {
             let (mut a, mut b) = (0.0f32, 0.0f32);
             for j in 0..H {
@@ -373,7 +374,7 @@ mod tests {
         }
     }
 
-    /// The pair kernel must agree with plain dot products of every phase.
+    /// The pair kernel must agree with plain dot products of every phase (and the sample itself).
     #[test]
     fn pair_kernel_matches_direct_phases() {
         let input: Vec<f32> = crate::dsp::signals::white_noise(300, 1.0, 7);
@@ -397,7 +398,7 @@ mod tests {
                                 .sum::<f32>()
                                 .abs()
                         })
-                        .fold(0.0, f32::max)
+                        .fold(input[i + t - 1].abs(), f32::max)
                 })
                 .collect();
             for kernel in [Kernel::Portable, Kernel::Avx2Fma, Kernel::Avx512] {
@@ -439,8 +440,7 @@ mod tests {
         ] {
             for frames in [0, 1, 15, 16, 17, 250, 700 - filter.taps + 1] {
                 let input = &input[..frames + filter.taps - 1];
-                let seed = &input[filter.taps - 1..];
-                let (mut wide, mut narrow) = (seed.to_vec(), seed.to_vec());
+                let (mut wide, mut narrow) = (vec![0.0; frames], vec![0.0; frames]);
                 run(&filter, Kernel::Avx512, input, &mut wide);
                 run(&filter, Kernel::Avx2Fma, input, &mut narrow);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
