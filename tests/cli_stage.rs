@@ -79,10 +79,7 @@ fn staged_files_reach_the_target_in_every_writable_format() {
     assert_eq!(reports[4]["format"].as_str(), Some("64-bit float WAV"));
     assert_eq!(reports[8]["format"].as_str(), Some("24-bit PCM AIFF"));
 
-    let outputs: Vec<PathBuf> = inputs
-        .iter()
-        .map(|p| out.join(p.file_name().unwrap()))
-        .collect();
+    let outputs = copies_in(&out, &inputs);
     let out_refs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
     let (code, analyzed) = analyze_json(&out_refs, &[]);
     assert_eq!(code, 0, "{analyzed:?}");
@@ -205,20 +202,20 @@ fn refusals_leave_files_alone() {
         Fmt::I24,
         None,
     );
-    let flac = d.join("tone.flac");
-    ffmpeg(&input, &flac, &[]);
     let mp3 = d.join("tone.mp3");
     ffmpeg(&input, &mp3, &[]);
+    let ogg = d.join("tone.ogg");
+    ffmpeg(&input, &ogg, &["-c:a", "libvorbis"]);
     let silent = d.join("silent.wav");
     write_wav(&silent, 48_000, &stereo(vec![0.0; 48_000]), Fmt::I16, None);
 
-    let (code, reports) = stage(&out, &[&flac, &mp3, &silent], &[]);
+    let (code, reports) = stage(&out, &[&mp3, &ogg, &silent], &[]);
     assert_eq!(code, 1);
     let errors: Vec<&str> = reports
         .iter()
         .map(|r| r["error"].as_str().unwrap())
         .collect();
-    assert!(errors[0].contains("FLAC"), "{}", errors[0]);
+    assert!(errors[0].contains("lossy"), "{}", errors[0]);
     assert!(errors[1].contains("lossy"), "{}", errors[1]);
     assert!(errors[2].contains("silent"), "{}", errors[2]);
     assert!(
@@ -262,6 +259,113 @@ fn refusals_leave_files_alone() {
         .unwrap()
         .contains("same file name"));
     assert!(hidden_files(&out).is_empty() && hidden_files(&fresh).is_empty());
+}
+
+/// Where `stage --out out` puts the copies of `inputs`.
+fn copies_in(out: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .map(|p| out.join(p.file_name().unwrap()))
+        .collect()
+}
+
+/// The bit depth, channel count and sample rate a FLAC file's STREAMINFO declares.
+fn flac_stream_info(path: &Path) -> (u32, u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..4], b"fLaC", "{}", path.display());
+    // The first metadata block is STREAMINFO; its body starts after a 4-byte block header.
+    let info = &bytes[8..8 + 34];
+    let sample_rate =
+        u32::from(info[10]) << 12 | u32::from(info[11]) << 4 | u32::from(info[12]) >> 4;
+    let channels = u32::from((info[12] >> 1) & 7) + 1;
+    let bits = (u32::from(info[12] & 1) << 4 | u32::from(info[13]) >> 4) + 1;
+    (bits, channels, sample_rate)
+}
+
+#[test]
+fn flac_stems_are_staged_as_flac_at_their_bit_depth() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let out = d.join("out");
+    let sr = 48_000;
+    let mut inputs = Vec::new();
+    for (name, fmt, channels) in [
+        ("s16", Fmt::I16, 2),
+        ("s24", Fmt::I24, 2),
+        ("surround24", Fmt::I24, 6),
+    ] {
+        let wav = d.join(format!("{name}.wav"));
+        let mask = (channels == 6).then_some(0x60f);
+        write_wav(&wav, sr, &vec![tone(sr, -30.0, 3.0); channels], fmt, mask);
+        let flac = d.join(format!("{name}.flac"));
+        ffmpeg(&wav, &flac, &[]);
+        inputs.push(flac);
+    }
+    let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let (code, reports) = stage(&out, &refs, &[]);
+    assert_eq!(code, 0, "{reports:?}");
+    for report in &reports {
+        assert_within("gain", num(report, "gain_db"), 12.0, 0.02, 0.02);
+        assert_eq!(report["dithered"], Value::Bool(true));
+    }
+    assert_eq!(reports[0]["format"].as_str(), Some("16-bit FLAC"));
+    assert_eq!(reports[1]["format"].as_str(), Some("24-bit FLAC"));
+
+    let outputs = copies_in(&out, &inputs);
+    for (path, (bits, channels)) in outputs.iter().zip([(16, 2), (24, 2), (24, 6)]) {
+        assert_eq!(flac_stream_info(path), (bits, channels, 48_000));
+    }
+    // Our decoder, and ffmpeg's (a second, independent FLAC decoder), read the target levels.
+    let mut decoded = Vec::new();
+    for path in &outputs {
+        let wav = d.join(format!(
+            "{}-ffmpeg.wav",
+            path.file_stem().unwrap().to_string_lossy()
+        ));
+        ffmpeg(path, &wav, &["-c:a", "pcm_s24le"]);
+        decoded.push(wav);
+    }
+    let all: Vec<&Path> = outputs
+        .iter()
+        .chain(&decoded)
+        .map(PathBuf::as_path)
+        .collect();
+    let (code, analyzed) = analyze_json(&all, &[]);
+    assert_eq!(code, 0, "{analyzed:?}");
+    for (report, path) in analyzed.iter().zip(&all) {
+        let what = path.display().to_string();
+        assert_within(&what, num(report, "rms_aes17_dbfs"), -18.0, 0.02, 0.02);
+        assert_within(&what, num(report, "sample_peak_dbfs"), -18.0, 0.02, 0.02);
+    }
+    assert_eq!(analyzed[2]["channels"].as_u64(), Some(6));
+
+    // Lossless: the FLAC copy holds exactly the samples the WAV copy of the same source holds
+    // (same gain, same seeded dither), as ffmpeg decodes them.
+    let (code, reports) = stage(&out, &[&d.join("s16.wav")], &[]);
+    assert_eq!(code, 0, "{reports:?}");
+    let from_flac = d.join("s16-flac-as-s16.wav");
+    ffmpeg(&outputs[0], &from_flac, &["-c:a", "pcm_s16le"]);
+    let samples = |path: &Path| -> Vec<i32> {
+        hound::WavReader::open(path)
+            .unwrap()
+            .into_samples::<i32>()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let wav_samples = samples(&out.join("s16.wav"));
+    assert_eq!(wav_samples.len(), 2 * 3 * 48_000);
+    assert!(
+        wav_samples == samples(&from_flac),
+        "FLAC and WAV copies differ"
+    );
+
+    // A fixed gain that clips a FLAC stem: refused, nothing left behind.
+    let clipped = d.join("clipped");
+    let (code, reports) = stage(&clipped, &[&inputs[0]], &["--gain", "40"]);
+    assert_eq!(code, 1);
+    assert!(reports[0]["error"].as_str().unwrap().contains("clip"));
+    assert!(!clipped.join("s16.flac").exists());
+    assert!(hidden_files(&clipped).is_empty());
 }
 
 #[test]

@@ -23,10 +23,10 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write trimmed copies of files (the suggested trim, or --gain) into a folder.
     ///
-    /// Copies keep the container (WAV or AIFF), sample rate, bit depth and WAV channel mask.
-    /// Integer PCM gets TPDF dither (+-1 LSB triangular) from a fixed seed, so re-running gives
-    /// bit-identical files; a gain of exactly 0 dB copies samples unchanged. FLAC (no encoder in
-    /// this build), MP3 and Ogg Vorbis (re-encoding lossy audio is not gain staging) are refused.
+    /// Copies keep the container (WAV, AIFF or FLAC), sample rate, bit depth and WAV channel
+    /// mask. Integer PCM (FLAC included) gets TPDF dither (+-1 LSB triangular) from a fixed seed,
+    /// so re-running gives bit-identical files; a gain of exactly 0 dB copies samples unchanged.
+    /// MP3 and Ogg Vorbis are refused (re-encoding lossy audio is not gain staging).
     /// Results that would reach 0 dBFS are refused unless --allow-clip. Each copy is written to a
     /// hidden temporary file in DIR and renamed when complete, so an interrupted run never leaves a
     /// half-written file under the final name. Existing files in DIR are kept unless --force, and
@@ -54,7 +54,7 @@ pub struct AnalyzeArgs {
 /// `trimeter stage`.
 #[derive(Args, Debug)]
 pub struct StageArgs {
-    /// Audio files to trim (WAV or AIFF; FLAC and lossy files are refused).
+    /// Audio files to trim (WAV, AIFF or FLAC; lossy files are refused).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Folder for the trimmed copies (same file names); created if missing.

@@ -10,6 +10,7 @@
 mod analyze;
 mod args;
 mod decode;
+mod flac_out;
 mod report;
 mod stage;
 mod wav_in;

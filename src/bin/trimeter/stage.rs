@@ -16,6 +16,7 @@ use trimeter::staging::would_clip;
 use crate::analyze::{analyze_file, ProgressEvent};
 use crate::args::StageArgs;
 use crate::decode::{Container, Encoding, Source};
+use crate::flac_out::write_flac;
 use crate::report::level;
 use crate::wav_out::{OutContainer, OutSample, OutSpec, PcmWriter};
 
@@ -184,7 +185,19 @@ fn write_copy(
     let gain = 10f64.powf(f64::from(gain_db) / 20.0);
     // NOTE: At exactly 0 dB the samples are copied unchanged, so there is nothing to requantize
     // and dither would only add noise.
-    let dither = gain_db != 0.0;
+    let dither = gain_db != 0.0 && matches!(spec.sample, OutSample::Int(_));
+    let clip_error = (!allow_clip).then(|| {
+        format!(
+            "the result would clip ({gain_db:+.2} dB takes a sample to or above full scale); use --allow-clip"
+        )
+    });
+    if spec.container == OutContainer::Flac {
+        let quantizer = write_flac(&mut source, temp, spec, gain, dither, clip_error)?;
+        return Ok(Written {
+            peak: quantizer.peak,
+            dithered: dither,
+        });
+    }
     let mut writer = PcmWriter::create(temp, spec, gain, dither)
         .map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
     let mut planes: Vec<Vec<f64>> = Vec::new();
@@ -192,18 +205,18 @@ fn write_copy(
         writer
             .write(&planes)
             .map_err(|e| format!("write error: {e}"))?;
-        if writer.clipped_samples > 0 && !allow_clip {
-            return Err(format!(
-                "the result would clip ({gain_db:+.2} dB takes a sample to or above full scale); use --allow-clip"
-            ));
+        if writer.quantizer.clipped_samples > 0 {
+            if let Some(error) = clip_error {
+                return Err(error);
+            }
         }
     }
     if source.decoded_frames() == 0 {
         return Err("no audio: the file holds 0 frames".into());
     }
     let written = Written {
-        peak: writer.peak,
-        dithered: dither && matches!(spec.sample, OutSample::Int(_)),
+        peak: writer.quantizer.peak,
+        dithered: dither,
     };
     writer.finish().map_err(|e| format!("write error: {e}"))?;
     Ok(written)
@@ -214,10 +227,7 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
     let container = match info.container {
         Container::Wav => OutContainer::Wav,
         Container::Aiff => OutContainer::Aiff,
-        Container::Flac => return Err(
-            "writing FLAC is not supported (no FLAC encoder in this build); convert to WAV first"
-                .into(),
-        ),
+        Container::Flac => OutContainer::Flac,
         Container::Ogg | Container::Mpeg => {
             return Err(
                 "refusing to stage a lossy file: re-encoding lossy audio is not gain staging"
@@ -233,7 +243,7 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
                 "writing floating-point AIFF-C is not supported; convert to WAV first".into(),
             )
         }
-        Encoding::Lossless { .. } => return Err("unsupported output encoding".into()),
+        Encoding::Lossless { bits } => OutSample::Int(bits),
         Encoding::Lossy { codec } => {
             return Err(format!(
                 "refusing to stage {codec} audio: re-encoding lossy audio is not gain staging"

@@ -15,6 +15,8 @@ pub enum OutContainer {
     Wav,
     /// AIFF (big-endian, integer PCM only).
     Aiff,
+    /// FLAC (integer PCM only; written by `flac_out`, not by [`PcmWriter`]).
+    Flac,
 }
 
 /// The sample coding to write.
@@ -54,8 +56,12 @@ impl OutSpec {
         let container = match self.container {
             OutContainer::Wav => "WAV",
             OutContainer::Aiff => "AIFF",
+            OutContainer::Flac => "FLAC",
         };
         match self.sample {
+            OutSample::Int(bits) if self.container == OutContainer::Flac => {
+                format!("{bits}-bit {container}")
+            }
             OutSample::Int(bits) => format!("{bits}-bit PCM {container}"),
             OutSample::Float(bits) => format!("{bits}-bit float {container}"),
         }
@@ -95,18 +101,68 @@ impl Dither {
     }
 }
 
-/// A streaming writer of gain-adjusted planar audio.
-pub struct PcmWriter {
-    out: BufWriter<File>,
-    spec: OutSpec,
+/// The gain, its bookkeeping, and the dithered rounding to integer PCM: shared by the WAV/AIFF
+/// writer and the FLAC writer, so both write the same samples.
+pub struct Quantizer {
     gain: f64,
     dither: Option<Vec<Dither>>,
-    frames: u64,
-    bytes: Vec<u8>,
     /// Samples whose gain-adjusted value reached or exceeded full scale (before dither).
     pub clipped_samples: u64,
     /// The largest gain-adjusted absolute sample value (before dither), full scale = 1.0.
     pub peak: f64,
+}
+
+impl Quantizer {
+    /// `gain` is linear; `dither` adds TPDF dither (one seeded stream per channel) before
+    /// rounding to integers.
+    pub fn new(gain: f64, dither: bool, channels: u16) -> Self {
+        Self {
+            gain,
+            dither: dither.then(|| {
+                (0..u64::from(channels))
+                    .map(|c| Dither::new(DITHER_SEED.wrapping_add(c)))
+                    .collect()
+            }),
+            clipped_samples: 0,
+            peak: 0.0,
+        }
+    }
+
+    /// Applies the gain to one sample, counting clips and tracking the peak.
+    #[inline]
+    pub fn scale(&mut self, x: f64) -> f64 {
+        let x = x * self.gain;
+        let magnitude = x.abs();
+        if magnitude >= 1.0 {
+            self.clipped_samples += 1;
+        }
+        if magnitude > self.peak {
+            self.peak = magnitude;
+        }
+        x
+    }
+
+    /// Rounds a scaled sample of `channel` to a `bits`-bit integer, with that channel's dither,
+    /// saturating at full scale.
+    #[inline]
+    pub fn quantize(&mut self, channel: usize, x: f64, bits: u16) -> i64 {
+        let scale = f64::from(1u32 << (bits - 1));
+        let noise = match self.dither.as_mut().and_then(|d| d.get_mut(channel)) {
+            Some(d) => d.tpdf_lsb(),
+            None => 0.0,
+        };
+        (x * scale + noise).round().clamp(-scale, scale - 1.0) as i64
+    }
+}
+
+/// A streaming writer of gain-adjusted planar audio.
+pub struct PcmWriter {
+    out: BufWriter<File>,
+    spec: OutSpec,
+    frames: u64,
+    bytes: Vec<u8>,
+    /// The gain, clip count, peak and dither.
+    pub quantizer: Quantizer,
 }
 
 /// The RIFF/AIFF size fields are 32-bit.
@@ -117,19 +173,13 @@ impl PcmWriter {
     /// rounding to integer samples (ignored for float).
     pub fn create(path: &Path, spec: OutSpec, gain: f64, dither: bool) -> io::Result<Self> {
         let file = File::create(path)?;
+        let dither = dither && matches!(spec.sample, OutSample::Int(_));
         let mut writer = Self {
             out: BufWriter::with_capacity(1 << 16, file),
             spec,
-            gain,
-            dither: (dither && matches!(spec.sample, OutSample::Int(_))).then(|| {
-                (0..u64::from(spec.channels))
-                    .map(|c| Dither::new(DITHER_SEED.wrapping_add(c)))
-                    .collect()
-            }),
             frames: 0,
             bytes: Vec::new(),
-            clipped_samples: 0,
-            peak: 0.0,
+            quantizer: Quantizer::new(gain, dither, spec.channels),
         };
         writer.write_header(0)?;
         Ok(writer)
@@ -151,26 +201,16 @@ impl PcmWriter {
         let big_endian = self.spec.container == OutContainer::Aiff;
         for frame in 0..frames {
             for (channel, plane) in planes.iter().enumerate().take(channels) {
-                let x = plane.get(frame).copied().unwrap_or(0.0) * self.gain;
-                let magnitude = x.abs();
-                if magnitude >= 1.0 {
-                    self.clipped_samples += 1;
-                }
-                if magnitude > self.peak {
-                    self.peak = magnitude;
-                }
+                let x = self
+                    .quantizer
+                    .scale(plane.get(frame).copied().unwrap_or(0.0));
                 match self.spec.sample {
                     OutSample::Float(32) => {
                         push(&mut self.bytes, &(x as f32).to_le_bytes(), big_endian)
                     }
                     OutSample::Float(_) => push(&mut self.bytes, &x.to_le_bytes(), big_endian),
                     OutSample::Int(bits) => {
-                        let scale = f64::from(1u32 << (bits - 1));
-                        let noise = match self.dither.as_mut().and_then(|d| d.get_mut(channel)) {
-                            Some(d) => d.tpdf_lsb(),
-                            None => 0.0,
-                        };
-                        let q = (x * scale + noise).round().clamp(-scale, scale - 1.0) as i64;
+                        let q = self.quantizer.quantize(channel, x, bits);
                         let le = q.to_le_bytes();
                         if bits == 8 && !big_endian {
                             // 8-bit WAV is unsigned with the zero at 128.
@@ -204,6 +244,9 @@ impl PcmWriter {
         let header = match self.spec.container {
             OutContainer::Wav => wav_header(&self.spec, self.frames, data_bytes),
             OutContainer::Aiff => aiff_header(&self.spec, self.frames, data_bytes),
+            OutContainer::Flac => {
+                return Err(io::Error::other("FLAC is written by the FLAC encoder"))
+            }
         };
         self.out.write_all(&header)
     }
