@@ -424,3 +424,37 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["--help"]).code, 0);
     assert_eq!(run(&["analyze", "--help"]).code, 0);
 }
+
+#[test]
+fn streamed_wavs_with_unknown_sizes_read_to_the_end() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let source = d.join("source.wav");
+    write_wav(
+        &source,
+        48_000,
+        &stereo(tone(48_000, -20.0, 2.0)),
+        Fmt::I24,
+        None,
+    );
+    let bytes = std::fs::read(&source).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+    // A recorder that streams: data size 0xFFFFFFFF. A pipe: data and RIFF sizes left at 0.
+    let mut open_ended = bytes.clone();
+    open_ended[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut zero_sizes = bytes.clone();
+    zero_sizes[4..8].copy_from_slice(&0u32.to_le_bytes());
+    zero_sizes[data + 4..data + 8].copy_from_slice(&0u32.to_le_bytes());
+    let paths = [d.join("open_ended.wav"), d.join("zero_sizes.wav")];
+    std::fs::write(&paths[0], open_ended).unwrap();
+    std::fs::write(&paths[1], zero_sizes).unwrap();
+    let files: Vec<&Path> = std::iter::once(source.as_path())
+        .chain(paths.iter().map(PathBuf::as_path))
+        .collect();
+    let (code, reports) = analyze_json(&files, &[]);
+    assert_eq!(code, 0, "{reports:?}");
+    for report in &reports {
+        assert_eq!(report["duration_s"].as_f64(), Some(2.0), "{report}");
+        assert_eq!(report["integrated_lufs"], reports[0]["integrated_lufs"]);
+    }
+}

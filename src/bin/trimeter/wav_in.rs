@@ -129,6 +129,17 @@ impl WavReader {
                     position += 1;
                 }
             } else if &chunk[..4] == b"data" {
+                // Recorders and pipes that stream a WAV out cannot patch the sizes at the end:
+                // they leave the data size at 0xFFFFFFFF, or both it and the RIFF size at 0. The
+                // data then runs to the end of the file.
+                let riff_size = u32::from_le_bytes([riff[4], riff[5], riff[6], riff[7]]);
+                let unknown = size == u64::from(u32::MAX)
+                    || (size == 0 && (riff_size == 0 || riff_size == u32::MAX));
+                let size = if unknown && file_len > position {
+                    file_len - position
+                } else {
+                    size
+                };
                 let Some(header) = fmt.as_deref().and_then(|f| parse_fmt(f, size)) else {
                     return Ok(None);
                 };
