@@ -59,6 +59,45 @@ pub struct LoudnessReading {
     pub short_term_max_lufs: f32,
 }
 
+/// The EBU R 128 programme loudness target: 0 LU on the relative scale of an EBU Mode meter
+/// (EBU Tech 3341 section 2.5).
+pub const EBU_R128_TARGET_LUFS: f32 = -23.0;
+
+/// Loudness readings in LU relative to a target loudness (0 LU = the target), as EBU Mode
+/// meters show them on their relative scale. Silence stays minus infinity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RelativeLoudness {
+    /// The target in LUFS that reads 0 LU.
+    pub target_lufs: f32,
+    /// Momentary loudness, LU.
+    pub momentary_lu: f32,
+    /// Short-term loudness, LU.
+    pub short_term_lu: f32,
+    /// Integrated loudness, LU.
+    pub integrated_lu: f32,
+    /// Highest momentary loudness, LU.
+    pub momentary_max_lu: f32,
+    /// Highest short-term loudness, LU.
+    pub short_term_max_lu: f32,
+    /// Loudness range, LU (a difference of loudness levels: the same on either scale).
+    pub loudness_range_lu: f32,
+}
+
+impl LoudnessReading {
+    /// These readings on the relative scale: LU above (positive) or below `target_lufs`.
+    pub fn relative_to(&self, target_lufs: f32) -> RelativeLoudness {
+        RelativeLoudness {
+            target_lufs,
+            momentary_lu: self.momentary_lufs - target_lufs,
+            short_term_lu: self.short_term_lufs - target_lufs,
+            integrated_lu: self.integrated_lufs - target_lufs,
+            momentary_max_lu: self.momentary_max_lufs - target_lufs,
+            short_term_max_lu: self.short_term_max_lufs - target_lufs,
+            loudness_range_lu: self.loudness_range_lu,
+        }
+    }
+}
+
 impl Default for LoudnessReading {
     fn default() -> Self {
         Self {

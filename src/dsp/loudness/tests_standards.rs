@@ -43,26 +43,45 @@ fn bs1770_997_hz_full_scale_in_one_front_channel_reads_minus_3_01() {
     }
 }
 
-/// Tech 3341 cases 1 and 2: M, S and I of a steady tone.
+/// Tech 3341 cases 1 and 2: M, S and I of a steady tone, in LUFS and, as the case table also
+/// states them, in LU relative to the R 128 target (0.0 and -10.0 LU, +-0.1); the same signals
+/// against another target (ATSC A/85, -24 LKFS); silence stays minus infinity in LU.
 #[test]
 fn tech3341_cases_1_and_2() {
     for rate in RATES {
         for (level, expected) in [(-23.0, -23.0), (-33.0, -33.0)] {
             let r = measure(rate, &stereo(tone(rate, &[(20.0, Some(level))])));
-            for (v, what) in [
-                (r.momentary_lufs, "M"),
-                (r.short_term_lufs, "S"),
-                (r.integrated_lufs, "I"),
+            let lu = r.relative_to(EBU_R128_TARGET_LUFS);
+            let expected_lu = expected - EBU_R128_TARGET_LUFS;
+            for (v, want, what) in [
+                (r.momentary_lufs, expected, "M"),
+                (r.short_term_lufs, expected, "S"),
+                (r.integrated_lufs, expected, "I"),
+                (lu.momentary_lu, expected_lu, "M in LU"),
+                (lu.short_term_lu, expected_lu, "S in LU"),
+                (lu.integrated_lu, expected_lu, "I in LU"),
+                (lu.momentary_max_lu, expected_lu, "M max in LU"),
+                (lu.short_term_max_lu, expected_lu, "S max in LU"),
+                (
+                    r.relative_to(-24.0).integrated_lu,
+                    expected_lu + 1.0,
+                    "I against -24",
+                ),
             ] {
                 assert_near(
                     v,
-                    expected,
+                    want,
                     TOLERANCE_LU,
                     &format!("{rate} Hz {level} dBFS {what}"),
                 );
             }
+            assert_eq!(lu.loudness_range_lu, r.loudness_range_lu);
         }
     }
+    let silent = measure(48_000.0, &stereo(vec![0.0; 48_000]));
+    let lu = silent.relative_to(EBU_R128_TARGET_LUFS);
+    assert_eq!(lu.integrated_lu, f32::NEG_INFINITY);
+    assert_eq!(lu.momentary_lu, f32::NEG_INFINITY);
 }
 
 /// Tech 3341 cases 3-5: integrated loudness with gating, and case 6 (5.0 channels).
