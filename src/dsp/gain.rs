@@ -353,21 +353,27 @@ mod tests {
         }
     }
 
+    /// A stage prepared at 0 dB and then set to +12 dB trim, -3 dB makeup and both polarities
+    /// inverted, so that every ramp runs from the start.
+    fn flipped_stage(sr: f64, max_block: usize) -> GainStage {
+        let mut stage = GainStage::new();
+        stage.prepare(sr, max_block, 2, &targets(0.0, 0.0));
+        stage.set_targets(&GainTargets {
+            trim_db: 12.0,
+            makeup_db: -3.0,
+            invert: [true; MAX_CHANNELS],
+            bypass: false,
+        });
+        stage
+    }
+
     #[test]
     fn output_does_not_depend_on_block_splits() {
         let sr = 44_100.0;
         let input = signals::white_noise(30_000, 0.5, 7);
         let reference = {
-            let mut stage = GainStage::new();
-            stage.prepare(sr, 16384, 2, &targets(0.0, 0.0));
-            stage.set_targets(&GainTargets {
-                trim_db: 12.0,
-                makeup_db: -3.0,
-                invert: [true; MAX_CHANNELS],
-                bypass: false,
-            });
             let mut planar = vec![input.clone(), input.clone()];
-            run(&mut stage, &mut planar, &[input.len()]);
+            run(&mut flipped_stage(sr, 16384), &mut planar, &[input.len()]);
             planar
         };
         for (max_block, splits) in [
@@ -376,16 +382,8 @@ mod tests {
             (64, signals::random_splits(30_000, 300, 2)),
             (4096, vec![4096; 7].into_iter().chain([1328]).collect()),
         ] {
-            let mut stage = GainStage::new();
-            stage.prepare(sr, max_block, 2, &targets(0.0, 0.0));
-            stage.set_targets(&GainTargets {
-                trim_db: 12.0,
-                makeup_db: -3.0,
-                invert: [true; MAX_CHANNELS],
-                bypass: false,
-            });
             let mut planar = vec![input.clone(), input.clone()];
-            run(&mut stage, &mut planar, &splits);
+            run(&mut flipped_stage(sr, max_block), &mut planar, &splits);
             assert_eq!(planar, reference, "max_block {max_block}");
         }
     }

@@ -222,6 +222,9 @@ fn write_copy(
     Ok(written)
 }
 
+/// The bit depths the FLAC encoder writes (flacenc: 8 to 24).
+const FLAC_OUTPUT_BITS: std::ops::RangeInclusive<u16> = 8..=24;
+
 /// The output format for an input, or why it is refused.
 fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
     let container = match info.container {
@@ -243,7 +246,15 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
                 "writing floating-point AIFF-C is not supported; convert to WAV first".into(),
             )
         }
-        Encoding::Lossless { bits } => OutSample::Int(bits),
+        Encoding::Lossless { bits } if FLAC_OUTPUT_BITS.contains(&bits) => OutSample::Int(bits),
+        Encoding::Lossless { bits: 0 } => {
+            return Err("the FLAC stream does not declare its bit depth".into())
+        }
+        Encoding::Lossless { bits } => {
+            return Err(format!(
+                "writing {bits}-bit FLAC is not supported (8 to 24 bits); convert to WAV first"
+            ))
+        }
         Encoding::Lossy { codec } => {
             return Err(format!(
                 "refusing to stage {codec} audio: re-encoding lossy audio is not gain staging"
@@ -266,4 +277,34 @@ fn temp_path(output: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     output.with_file_name(format!(".{name}.trimeter-{}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::AudioInfo;
+
+    fn flac(bits: u16) -> AudioInfo {
+        AudioInfo {
+            sample_rate_hz: 48_000,
+            channels: 2,
+            wave_channel_mask: None,
+            container: Container::Flac,
+            encoding: Encoding::Lossless { bits },
+            declared_frames: None,
+        }
+    }
+
+    /// FLAC stems keep their bit depth where the encoder can write it, and are refused with a
+    /// reason (before anything is written) where it cannot.
+    #[test]
+    fn flac_output_keeps_its_bit_depth_or_is_refused() {
+        for bits in [8, 12, 16, 20, 24] {
+            let spec = output_spec(&flac(bits)).unwrap();
+            assert_eq!(spec.container, OutContainer::Flac);
+            assert_eq!(spec.sample, OutSample::Int(bits));
+        }
+        assert!(output_spec(&flac(32)).unwrap_err().contains("32-bit FLAC"));
+        assert!(output_spec(&flac(0)).unwrap_err().contains("bit depth"));
+    }
 }
