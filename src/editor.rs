@@ -12,7 +12,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
-use crate::dsp::readout::{Readings, ReadoutReader};
+use trimeter_meters::readout::{Readings, ReadoutReader};
 use crate::params::TrimeterParams;
 
 pub mod peak_meter;

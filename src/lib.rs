@@ -3,8 +3,8 @@
 //! and the output.
 //!
 //! `process()` is a thin adapter: it reads the parameters (atomics), hands plain slices to the
-//! framework-free gain stage and meter engines in [`dsp`], and publishes the readings through the
-//! lock-free [`dsp::readout`] for the editor.
+//! framework-free gain stage and meter engines of [`trimeter_meters`], and publishes the readings
+//! through its lock-free [`readout`](trimeter_meters::readout) for the editor.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -12,15 +12,11 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 
-pub mod dsp;
 pub mod editor;
 pub mod params;
-pub mod staging;
 
-use dsp::engine::{EngineConfig, MeterEngine};
-use dsp::gain::GainStage;
-use dsp::meter::MAX_CHANNELS;
-use dsp::readout::{readout, MeterFrame, ReadoutReader, ReadoutWriter};
+use trimeter_meters::readout::{readout, MeterFrame, ReadoutReader, ReadoutWriter};
+use trimeter_meters::{EngineConfig, GainStage, MeterEngine, MAX_CHANNELS};
 use params::TrimeterParams;
 
 /// The block length meters and the gain stage are prepared for before the host tells us its

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::dsp::gain::GainTargets;
-use crate::dsp::meter::MAX_CHANNELS;
+use trimeter_meters::gain::GainTargets;
+use trimeter_meters::meter::MAX_CHANNELS;
 
 /// The trim and makeup range in dB, symmetric around 0.
 pub const GAIN_RANGE_DB: f32 = 36.0;

@@ -216,7 +216,7 @@ fn run(
 }
 
 fn sine(sample_rate: f64, peak_dbfs: f64, seconds: f64) -> Vec<f32> {
-    trimeter::dsp::signals::sine(sample_rate, 997.0, peak_dbfs, seconds, 0.0)
+    trimeter_meters::signals::sine(sample_rate, 997.0, peak_dbfs, seconds, 0.0)
 }
 
 fn peak_db(samples: &[f32]) -> f64 {
@@ -313,8 +313,8 @@ fn output_does_not_depend_on_block_sizes() {
     let entry = load_entry();
     let sample_rate = 44_100.0;
     let frames = 20_000;
-    let left = trimeter::dsp::signals::white_noise(frames, 0.5, 11);
-    let right = trimeter::dsp::signals::white_noise(frames, 0.5, 12);
+    let left = trimeter_meters::signals::white_noise(frames, 0.5, 11);
+    let right = trimeter_meters::signals::white_noise(frames, 0.5, 12);
     let input = vec![left, right];
     let mut instance = new_instance(&entry);
     let (trim, _, _) = param(&mut instance, "Input Trim");
@@ -340,7 +340,7 @@ fn output_does_not_depend_on_block_sizes() {
             .into_iter()
             .chain([frames % 64])
             .collect(),
-        trimeter::dsp::signals::random_splits(frames, 4096, 5),
+        trimeter_meters::signals::random_splits(frames, 4096, 5),
     ] {
         let mut instance = new_instance(&entry);
         let out = run(&mut instance, sample_rate, 4096, &input, &blocks, &events);
@@ -418,7 +418,7 @@ fn corrupt_state_is_rejected_and_defaults_survive() {
     let mut instance = new_instance(&entry);
     let defaults = all_param_values(&mut instance);
     let mut noise = vec![0u8; 1 << 20];
-    let mut rng = trimeter::dsp::signals::Rng::new(99);
+    let mut rng = trimeter_meters::rng::Rng::new(99);
     noise.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
     let valid = save_state(&mut instance);
     let truncated = valid[..valid.len() / 2].to_vec();
@@ -456,7 +456,7 @@ fn odd_rates_and_block_sizes_and_mono_and_many_instances_work() {
         let frames = signal.len();
         // Hosts may also send empty blocks.
         let mut blocks = vec![0];
-        blocks.extend(trimeter::dsp::signals::random_splits(frames, max_block, 3));
+        blocks.extend(trimeter_meters::signals::random_splits(frames, max_block, 3));
         blocks.push(0);
         let out = run(
             &mut instance,

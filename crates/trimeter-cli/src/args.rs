@@ -1,0 +1,199 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trimeter_meters::ppm::PpmScale;
+use trimeter_meters::staging::{AverageMeasure, PeakMeasure, StagingTarget};
+
+/// Trimeter: standards-exact level meters and gain staging for audio files.
+#[derive(Parser, Debug)]
+#[command(name = "trimeter", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Measure files: sample and true peak, RMS, VU, PPM, loudness (EBU R 128), loudness range and
+    /// the suggested clip-gain trim.
+    Analyze(AnalyzeArgs),
+    /// Write trimmed copies of files (the suggested trim, or --gain) into a folder.
+    ///
+    /// Copies keep the container (WAV, AIFF or FLAC), sample rate, bit depth and WAV channel
+    /// mask. Integer PCM (FLAC included) gets TPDF dither (+-1 LSB triangular) from a fixed seed,
+    /// so re-running gives bit-identical files; a gain of exactly 0 dB copies samples unchanged.
+    /// MP3 and Ogg Vorbis are refused (re-encoding lossy audio is not gain staging).
+    /// Results that would reach 0 dBFS are refused unless --allow-clip. Each copy is written to a
+    /// hidden temporary file in DIR and renamed when complete, so an interrupted run never leaves a
+    /// half-written file under the final name. Existing files in DIR are kept unless --force, and
+    /// an input file is never overwritten.
+    Stage(StageArgs),
+}
+
+/// `trimeter analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Audio files (WAV, AIFF, FLAC, Ogg Vorbis, MP3).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON array (one object per file, in input order) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// With --json: add a `timeline` to each file with an entry every MS milliseconds.
+    #[arg(long, value_name = "MS", value_parser = parse_timeline_ms)]
+    pub timeline: Option<f64>,
+    /// Meter and staging options.
+    #[command(flatten)]
+    pub meter: MeterOptions,
+}
+
+/// `trimeter stage`.
+#[derive(Args, Debug)]
+pub struct StageArgs {
+    /// Audio files to trim (WAV, AIFF or FLAC; lossy files are refused).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder for the trimmed copies (same file names); created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Apply this gain in dB to every file instead of each file's suggested trim.
+    #[arg(long, value_name = "DB", allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub gain: Option<f32>,
+    /// Write files even when the trimmed result reaches or exceeds 0 dBFS (integer output then
+    /// saturates at full scale).
+    #[arg(long)]
+    pub allow_clip: bool,
+    /// Replace files that already exist in DIR (an input file is never overwritten).
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON array describing what was done per file.
+    #[arg(long)]
+    pub json: bool,
+    /// Meter and staging options.
+    #[command(flatten)]
+    pub meter: MeterOptions,
+}
+
+/// Options shared by `analyze` and `stage`.
+#[derive(Args, Debug, Clone)]
+pub struct MeterOptions {
+    /// The dBFS level of a steady sine that reads 0 VU.
+    #[arg(long, value_name = "DBFS", default_value_t = -18.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub vu_reference: f32,
+    /// The PPM ballistics (IEC 60268-10 type I "din"/"nordic", type II "bbc"/"ebu").
+    #[arg(long, value_enum, default_value_t = PpmArg::Bbc)]
+    pub ppm: PpmArg,
+    /// The level the average should reach after the suggested trim, in dBFS (LUFS with
+    /// --average lufs).
+    #[arg(long, value_name = "DB", default_value_t = -18.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub target: f32,
+    /// Which average --target refers to.
+    ///
+    /// rms: AES17 RMS (a sine's RMS reads like its peak) over the non-silent part.
+    /// vu: the mean VU deflection over the non-silent part, in dBFS (--vu-reference + VU): the VU
+    /// reading is sampled every 10 ms, readings below -20 VU (the bottom of the VU scale) are left
+    /// out, the rest are averaged as deflection (linear amplitude, as the needle's scale is).
+    /// lufs: integrated loudness (ITU-R BS.1770 / EBU R 128).
+    #[arg(long, value_enum, default_value_t = AverageArg::Rms, verbatim_doc_comment)]
+    pub average: AverageArg,
+    /// The level no peak may exceed after the suggested trim, in dBFS (dBTP with --peak true).
+    #[arg(long, value_name = "DB", default_value_t = -6.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub ceiling: f32,
+    /// Which peak --ceiling refers to: sample peak or true peak (ITU-R BS.1770 Annex 2).
+    #[arg(long, value_enum, default_value_t = PeakArg::Sample)]
+    pub peak: PeakArg,
+}
+
+impl MeterOptions {
+    /// The staging target these options describe.
+    pub fn staging_target(&self) -> StagingTarget {
+        StagingTarget {
+            target_db: self.target,
+            average: match self.average {
+                AverageArg::Rms => AverageMeasure::Rms,
+                AverageArg::Vu => AverageMeasure::Vu,
+                AverageArg::Lufs => AverageMeasure::Lufs,
+            },
+            ceiling_db: self.ceiling,
+            peak: match self.peak {
+                PeakArg::Sample => PeakMeasure::Sample,
+                PeakArg::True => PeakMeasure::True,
+            },
+        }
+    }
+
+    /// The PPM scale for the engine.
+    pub fn ppm_scale(&self) -> PpmScale {
+        match self.ppm {
+            PpmArg::Din => PpmScale::Din,
+            PpmArg::Nordic => PpmScale::Nordic,
+            PpmArg::Bbc => PpmScale::Bbc,
+            PpmArg::Ebu => PpmScale::Ebu,
+        }
+    }
+}
+
+/// `--ppm` values.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PpmArg {
+    /// DIN 45406 (IEC type I, 5 ms integration).
+    Din,
+    /// Nordic N9 (IEC type I, 5 ms integration).
+    Nordic,
+    /// BBC (IEC type IIa, 10 ms integration).
+    Bbc,
+    /// EBU (IEC type IIb, 10 ms integration).
+    Ebu,
+}
+
+/// `--average` values.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AverageArg {
+    /// AES17 RMS over the non-silent part.
+    Rms,
+    /// Mean VU deflection over the non-silent part, in dBFS.
+    Vu,
+    /// Integrated loudness.
+    Lufs,
+}
+
+/// `--peak` values.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeakArg {
+    /// Sample peak.
+    Sample,
+    /// True peak.
+    True,
+}
+
+/// A finite dB value.
+fn parse_finite_db(text: &str) -> Result<f32, String> {
+    let value: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if value.is_finite() && value.abs() <= 200.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "'{text}' is not a finite level between -200 and 200 dB"
+        ))
+    }
+}
+
+/// A timeline interval in milliseconds: at least 1 ms.
+fn parse_timeline_ms(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if value.is_finite() && (1.0..=86_400_000.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' is not an interval between 1 ms and 24 h"))
+    }
+}

@@ -1,0 +1,246 @@
+//! `cargo bench --bench meters`: Trimeter's full meter set against the ebur128 crate with all of
+//! its modes, side by side in one process on the same signal, reported as a ratio.
+//!
+//! Both sides get the same 60 s of stereo 48 kHz noise-like signal (band-limited noise with a
+//! slow level envelope, so the gates and the loudness range have something to do) in 512-frame
+//! planar blocks. The two are run alternately several times and the fastest run of each counts,
+//! which keeps the comparison fair on a shared, noisy machine. The last line is
+//! `speedup_vs_ebur128 X.XX`.
+//!
+//! Run under `cargo test` (no `--bench` argument) it does one short pass of each, so the suite
+//! proves the benchmark still builds and runs without spending time on it.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ebur128::{EbuR128, Mode};
+use trimeter_meters::engine::{EngineConfig, MeterEngine};
+use trimeter_meters::loudness::LoudnessMeter;
+use trimeter_meters::meter::Meter;
+use trimeter_meters::peak::{PeakConfig, SamplePeakMeter};
+use trimeter_meters::ppm::{PpmMeter, PpmType};
+use trimeter_meters::rms::{KSystem, RmsConfig, RmsMeter};
+use trimeter_meters::rng::Rng;
+use trimeter_meters::true_peak::{TruePeakMeter, TruePeakMode};
+use trimeter_meters::vu::{VuConfig, VuMeter};
+
+const SAMPLE_RATE: u32 = 48_000;
+const BLOCK: usize = 512;
+
+/// Noise through a one-pole low-pass with a 0.2 Hz level envelope between about -30 and -10 dBFS.
+fn program_like(frames: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let mut state = 0.0f32;
+    (0..frames)
+        .map(|n| {
+            state += 0.3 * (rng.next_bipolar() - state);
+            let t = n as f32 / SAMPLE_RATE as f32;
+            let envelope =
+                10f32.powf((-20.0 + 10.0 * (std::f32::consts::TAU * 0.2 * t).sin()) / 20.0);
+            2.0 * envelope * state
+        })
+        .collect()
+}
+
+fn run_trimeter(left: &[f32], right: &[f32]) -> Duration {
+    let mut engine = MeterEngine::new(EngineConfig {
+        sample_rate: f64::from(SAMPLE_RATE),
+        channels: 2,
+        max_block: BLOCK,
+        ..EngineConfig::default()
+    });
+    let start = Instant::now();
+    for (l, r) in left.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+        engine.process(&[l, r]);
+    }
+    black_box(engine.summary());
+    start.elapsed()
+}
+
+/// One meter alone on the same signal and blocks, best of `rounds`, in ns per stereo frame.
+fn meter_cost<M: Meter>(mut meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+    meter.prepare(f64::from(SAMPLE_RATE), 2);
+    let mut best = Duration::MAX;
+    for _ in 0..rounds {
+        meter.reset();
+        let start = Instant::now();
+        for (l, r) in left.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+            meter.process(&[l, r]);
+        }
+        black_box(meter.read());
+        best = best.min(start.elapsed());
+    }
+    ns_per_frame(best, left.len())
+}
+
+/// Each meter of the engine alone, so that a change can be attributed to the meter it touched.
+/// The engine runs them all in one pass per block, so its total can be below this sum.
+fn print_breakdown(left: &[f32], right: &[f32], rounds: usize) {
+    let peak = PeakConfig::default();
+    let costs = [
+        (
+            "sample_peak",
+            meter_cost(SamplePeakMeter::new(peak), left, right, rounds),
+        ),
+        (
+            "true_peak",
+            meter_cost(
+                TruePeakMeter::new(TruePeakMode::Standard, peak),
+                left,
+                right,
+                rounds,
+            ),
+        ),
+        (
+            "rms_300ms",
+            meter_cost(RmsMeter::new(RmsConfig::default()), left, right, rounds),
+        ),
+        (
+            "rms_600ms",
+            meter_cost(RmsMeter::new(KSystem::meter_config()), left, right, rounds),
+        ),
+        (
+            "vu",
+            meter_cost(VuMeter::new(VuConfig::default()), left, right, rounds),
+        ),
+        (
+            "ppm_type_ii",
+            meter_cost(PpmMeter::new(PpmType::TypeII), left, right, rounds),
+        ),
+        (
+            "loudness",
+            meter_cost(LoudnessMeter::new(), left, right, rounds),
+        ),
+    ];
+    let line: Vec<String> = costs.iter().map(|(n, c)| format!("{n} {c:.2}")).collect();
+    println!("alone_ns_per_stereo_frame: {}", line.join(", "));
+}
+
+fn run_ebur128(left: &[f32], right: &[f32]) -> Duration {
+    let mode = Mode::M
+        | Mode::S
+        | Mode::I
+        | Mode::LRA
+        | Mode::SAMPLE_PEAK
+        | Mode::TRUE_PEAK
+        | Mode::HISTOGRAM;
+    let mut meter = EbuR128::new(2, SAMPLE_RATE, mode).expect("ebur128");
+    let start = Instant::now();
+    for (l, r) in left.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+        meter.add_frames_planar_f32(&[l, r]).expect("ebur128 add");
+    }
+    let _ = black_box((
+        meter.loudness_global(),
+        meter.loudness_range(),
+        meter.true_peak(0),
+        meter.true_peak(1),
+    ));
+    start.elapsed()
+}
+
+/// Feeds `seconds` of audio to an engine, then times full reads (snapshot plus summary).
+fn read_cost_after(seconds: u32, reads: u32) -> (Duration, f64) {
+    let mut engine = MeterEngine::new(EngineConfig {
+        sample_rate: f64::from(SAMPLE_RATE),
+        channels: 2,
+        max_block: 4096,
+        ..EngineConfig::default()
+    });
+    let minute = program_like(SAMPLE_RATE as usize * 60, 3);
+    let mut left_to_feed = seconds as usize * SAMPLE_RATE as usize;
+    while left_to_feed > 0 {
+        let n = left_to_feed.min(minute.len());
+        for chunk in minute[..n].chunks(4096) {
+            engine.process(&[chunk, chunk]);
+        }
+        left_to_feed -= n;
+    }
+    let start = Instant::now();
+    for _ in 0..reads {
+        black_box(engine.snapshot());
+        black_box(engine.summary());
+    }
+    (
+        start.elapsed() / reads,
+        f64::from(engine.summary().integrated_lufs),
+    )
+}
+
+/// ebur128's own queries (momentary, short-term, integrated, range) after `seconds` of audio.
+fn ebur128_read_cost_after(seconds: u32, mode: Mode, reads: u32) -> Duration {
+    let mut meter = EbuR128::new(2, SAMPLE_RATE, mode).expect("ebur128");
+    let minute = program_like(SAMPLE_RATE as usize * 60, 3);
+    for _ in 0..seconds.div_ceil(60) {
+        let n = (seconds.min(60) * SAMPLE_RATE) as usize;
+        for chunk in minute[..n].chunks(4096) {
+            meter
+                .add_frames_planar_f32(&[chunk, chunk])
+                .expect("ebur128 add");
+        }
+    }
+    let start = Instant::now();
+    for _ in 0..reads {
+        let _ = black_box((
+            meter.loudness_momentary(),
+            meter.loudness_shortterm(),
+            meter.loudness_global(),
+            meter.loudness_range(),
+        ));
+    }
+    start.elapsed() / reads
+}
+
+fn ns_per_frame(d: Duration, frames: usize) -> f64 {
+    d.as_nanos() as f64 / frames as f64
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let seconds = if full { 60 } else { 2 };
+    let rounds = if full { 5 } else { 1 };
+    let frames = seconds * SAMPLE_RATE as usize;
+    let left = program_like(frames, 1);
+    let right = program_like(frames, 2);
+
+    let mut best_trimeter = Duration::MAX;
+    let mut best_ebur128 = Duration::MAX;
+    for _ in 0..rounds {
+        best_trimeter = best_trimeter.min(run_trimeter(&left, &right));
+        best_ebur128 = best_ebur128.min(run_ebur128(&left, &right));
+    }
+    let trimeter_ns = ns_per_frame(best_trimeter, frames);
+    let ebur128_ns = ns_per_frame(best_ebur128, frames);
+    println!("signal: {seconds} s stereo {SAMPLE_RATE} Hz, {BLOCK}-frame planar blocks, best of {rounds}");
+    println!("trimeter_full_set_ns_per_stereo_frame {trimeter_ns:.2}   (sample peak, true peak, RMS, K RMS, VU, PPM, M, S, I, LRA)");
+    println!("ebur128_all_modes_ns_per_stereo_frame {ebur128_ns:.2}   (M, S, I, LRA, sample peak, true peak; histogram)");
+
+    if full {
+        print_breakdown(&left, &right, rounds);
+    }
+
+    let (hour, read_seconds) = if full { (3600, 100_000) } else { (10, 100) };
+    let (read_cost, integrated) = read_cost_after(hour, read_seconds);
+    println!("trimeter_full_read_after_{hour}s_ns {:.0}   (snapshot + summary; integrated {integrated:.2} LUFS)", read_cost.as_nanos());
+    let ebur_minute = if full { 60 } else { 10 };
+    let ebur_reads = if full { 200 } else { 5 };
+    let exact = ebur128_read_cost_after(
+        ebur_minute,
+        Mode::M | Mode::S | Mode::I | Mode::LRA,
+        ebur_reads,
+    );
+    let histogram = ebur128_read_cost_after(
+        ebur_minute,
+        Mode::M | Mode::S | Mode::I | Mode::LRA | Mode::HISTOGRAM,
+        ebur_reads,
+    );
+    println!(
+        "ebur128_read_after_{ebur_minute}s_ns {:.0}   (M + S + I + LRA queries, exact mode)",
+        exact.as_nanos()
+    );
+    println!(
+        "ebur128_read_after_{ebur_minute}s_histogram_ns {:.0}   (same queries, histogram mode)",
+        histogram.as_nanos()
+    );
+    println!("speedup_vs_ebur128 {:.2}", ebur128_ns / trimeter_ns);
+}
