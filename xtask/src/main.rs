@@ -3,7 +3,8 @@
 //! - `cargo xtask bundle trimeter --release`: build `target/bundled/Trimeter.{clap,vst3}`.
 //! - `cargo xtask install`: bundle, then copy both bundles into the per-user plugin folders.
 //! - `cargo xtask test [cargo test args]`: provision the Python VST3 host (pedalboard) in
-//!   `target/pyhost` if needed, then run the whole test suite with it.
+//!   `target/pyhost` if needed, then run the whole test suite with it (every target of every
+//!   crate, then the doc tests).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,14 +80,19 @@ fn copy_recursive(from: &Path, to: &Path) -> Result<()> {
 fn test(cargo_args: &[String]) -> Result<()> {
     let root = workspace_root()?;
     let python = provision_python_host(&root.join("target/pyhost"))?;
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "--workspace", "--all-targets"])
-        .args(cargo_args)
-        .env("TRIMETER_PYTHON", &python)
-        .status()
-        .context("running cargo test")?;
-    if !status.success() {
-        bail!("tests failed ({status})");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // `--all-targets` leaves out doc tests (the meters crate's README example is one), so they
+    // run as a second pass over the same build.
+    for targets in ["--all-targets", "--doc"] {
+        let status = Command::new(&cargo)
+            .args(["test", "--workspace", targets])
+            .args(cargo_args)
+            .env("TRIMETER_PYTHON", &python)
+            .status()
+            .context("running cargo test")?;
+        if !status.success() {
+            bail!("tests failed ({status})");
+        }
     }
     Ok(())
 }
