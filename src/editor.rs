@@ -12,8 +12,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
-use trimeter_meters::readout::{Readings, ReadoutReader};
 use crate::params::TrimeterParams;
+use trimeter_meters::readout::{Readings, ReadoutReader};
 
 pub mod peak_meter;
 pub mod scale;

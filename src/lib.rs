@@ -15,9 +15,9 @@ use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 pub mod editor;
 pub mod params;
 
+use params::TrimeterParams;
 use trimeter_meters::readout::{readout, MeterFrame, ReadoutReader, ReadoutWriter};
 use trimeter_meters::{EngineConfig, GainStage, MeterEngine, MAX_CHANNELS};
-use params::TrimeterParams;
 
 /// The block length meters and the gain stage are prepared for before the host tells us its
 /// own maximum in `activate()`.

@@ -456,7 +456,9 @@ fn odd_rates_and_block_sizes_and_mono_and_many_instances_work() {
         let frames = signal.len();
         // Hosts may also send empty blocks.
         let mut blocks = vec![0];
-        blocks.extend(trimeter_meters::signals::random_splits(frames, max_block, 3));
+        blocks.extend(trimeter_meters::signals::random_splits(
+            frames, max_block, 3,
+        ));
         blocks.push(0);
         let out = run(
             &mut instance,

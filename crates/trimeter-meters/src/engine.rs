@@ -6,12 +6,12 @@
 
 use super::loudness::{LoudnessMeter, LoudnessReading};
 use super::meter::{Meter, MAX_CHANNELS};
-use super::samples::{has_non_finite, sanitize};
-use super::simd::SimdLevel;
 use super::peak::{PeakConfig, PeakReading, SamplePeakMeter};
 use super::ppm::{PpmMeter, PpmReading, PpmScale};
 use super::readout::ChannelPeaks;
 use super::rms::{KSystem, RmsConfig, RmsMeter, RmsReading, AES17_OFFSET_DB};
+use super::samples::{has_non_finite, sanitize};
+use super::simd::SimdLevel;
 use super::true_peak::{TruePeakMeter, TruePeakMode};
 use super::units::{amplitude_to_db, power_mean_db};
 use super::vu::{VuConfig, VuMeter, VuReading};
@@ -472,7 +472,6 @@ pub fn summarize(s: &MeterSnapshot) -> Summary {
 fn max_of(values: &[f32]) -> f32 {
     values.iter().copied().fold(f32::NEG_INFINITY, f32::max)
 }
-
 
 #[cfg(test)]
 mod tests;

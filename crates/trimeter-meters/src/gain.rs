@@ -289,7 +289,6 @@ impl GainStage {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

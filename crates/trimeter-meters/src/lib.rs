@@ -21,12 +21,12 @@ pub mod meter;
 pub mod peak;
 pub mod ppm;
 pub mod readout;
+pub mod rms;
 pub mod rng;
 mod samples;
-pub mod simd;
-pub mod rms;
 #[cfg(any(test, feature = "test-util"))]
 pub mod signals;
+pub mod simd;
 pub mod staging;
 pub mod true_peak;
 pub mod units;

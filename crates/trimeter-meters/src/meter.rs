@@ -104,10 +104,7 @@ mod tests {
                     .step_by(16_384)
                     .map(|start| (frames - start).min(16_384))
                     .collect(),
-                [0, 7, 0]
-                    .into_iter()
-                    .chain([frames - 7])
-                    .collect(),
+                [0, 7, 0].into_iter().chain([frames - 7]).collect(),
             ] {
                 assert_eq!(whole_run(&meter, &splits), whole, "{name} at {rate} Hz");
             }

@@ -63,7 +63,16 @@ mod tests {
     #[test]
     fn guard_zeroes_and_counts_non_finite_and_flushes_subnormals() {
         let tiny = f32::MIN_POSITIVE / 4.0;
-        let mut s = [1.0, f32::NAN, -0.0, tiny, -tiny, f32::INFINITY, -2.0, f32::NEG_INFINITY];
+        let mut s = [
+            1.0,
+            f32::NAN,
+            -0.0,
+            tiny,
+            -tiny,
+            f32::INFINITY,
+            -2.0,
+            f32::NEG_INFINITY,
+        ];
         assert_eq!(sanitize(&mut s), 3);
         assert_eq!(s, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -2.0, 0.0]);
         assert!(s.iter().all(|x| x.to_bits() != (-0.0f32).to_bits()));

@@ -11,8 +11,8 @@
 //! `block_max_db`. Readings after a whole signal do not depend on the block split.
 
 use super::meter::{Meter, MAX_CHANNELS};
-use super::simd::SimdLevel;
 use super::peak::{PeakConfig, PeakReading, PeakTracker};
+use super::simd::SimdLevel;
 
 mod filter;
 use filter::Polyphase;

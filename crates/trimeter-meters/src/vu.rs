@@ -122,7 +122,10 @@ impl VuMeter {
         let dbfs = if dbfs.is_nan() {
             VuConfig::default().reference_dbfs
         } else {
-            dbfs.clamp(*VU_REFERENCE_RANGE_DBFS.start(), *VU_REFERENCE_RANGE_DBFS.end())
+            dbfs.clamp(
+                *VU_REFERENCE_RANGE_DBFS.start(),
+                *VU_REFERENCE_RANGE_DBFS.end(),
+            )
         };
         self.config.reference_dbfs = dbfs;
         let reference_mean_abs = f64::from(db_to_amplitude(dbfs)) * SINE_MEAN_ABS_PER_PEAK;

@@ -54,7 +54,10 @@ fn readings(config: EngineConfig, signal: &[Vec<f32>; 2]) -> String {
     let mut engine = MeterEngine::new(config);
     let mut out = String::new();
     let mut offset = 0;
-    for (i, len) in random_splits(signal[0].len(), 3000, 17).into_iter().enumerate() {
+    for (i, len) in random_splits(signal[0].len(), 3000, 17)
+        .into_iter()
+        .enumerate()
+    {
         let block = [
             &signal[0][offset..offset + len],
             &signal[1][offset..offset + len],

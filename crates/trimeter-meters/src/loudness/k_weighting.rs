@@ -392,7 +392,12 @@ mod tests {
             .map(|n| ((n as f32) * 0.011).cos() * 0.3)
             .collect();
         let mut pair = [ChannelState::default(); 2];
-        filter_and_sum(&kw, &mut pair, &[&l, &r], crate::simd::SimdLevel::supported().has_fma());
+        filter_and_sum(
+            &kw,
+            &mut pair,
+            &[&l, &r],
+            crate::simd::SimdLevel::supported().has_fma(),
+        );
         let mut single = [ChannelState::default(); 3];
         filter_and_sum(&kw, &mut single, &[&l, &r, &l], false);
         for (p, s) in pair.iter().zip(&single) {
@@ -401,7 +406,12 @@ mod tests {
         assert!((single[0].sum_sq / single[2].sum_sq - 1.0).abs() < 1e-15);
         // The SIMD stereo kernel and the one-lane kernel do the same operations in the same order.
         let mut odd = [ChannelState::default(); 3];
-        filter_and_sum(&kw, &mut odd, &[&r, &r, &l], crate::simd::SimdLevel::supported().has_fma());
+        filter_and_sum(
+            &kw,
+            &mut odd,
+            &[&r, &r, &l],
+            crate::simd::SimdLevel::supported().has_fma(),
+        );
         assert_eq!(odd[2], pair[0]);
         assert_eq!(odd[1], pair[1]);
     }

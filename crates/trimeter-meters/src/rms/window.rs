@@ -120,7 +120,13 @@ impl ChannelWindow {
     /// readings for the frame after them. `gate_ticks` is the gate block length in ticks and
     /// `gate_mean_square` the gate as a mean square.
     #[inline(always)]
-    pub(super) fn push(&mut self, start: u64, samples: &[f32], gate_ticks: u64, gate_mean_square: f64) {
+    pub(super) fn push(
+        &mut self,
+        start: u64,
+        samples: &[f32],
+        gate_ticks: u64,
+        gate_mean_square: f64,
+    ) {
         let mut t = start;
         let mut rest = samples;
         let tick_mask = self.tick - 1;
@@ -214,7 +220,8 @@ impl ChannelWindow {
         // averaged over less than one period, would otherwise read high (by 0.14 dB for a 997 Hz
         // sine at 44.1 kHz) and stick in the maximum. The reading "now" still counts (below).
         if end >= self.window {
-            self.tick_max_mean_square = self.tick_max_mean_square.max(self.sum / self.window as f64);
+            self.tick_max_mean_square =
+                self.tick_max_mean_square.max(self.sum / self.window as f64);
         }
         self.integrated_sum += new;
         self.gate_sum += new;

@@ -365,8 +365,7 @@ mod tests {
                 })
                 .collect();
             for kernel in [SimdLevel::Portable, SimdLevel::Avx2Fma, SimdLevel::Avx512] {
-                if kernel > SimdLevel::supported()
-                {
+                if kernel > SimdLevel::supported() {
                     continue;
                 }
                 let mut peak = vec![0.0f32; frames];
