@@ -19,8 +19,8 @@ use std::fmt::Write;
 
 use trimeter_meters::ppm::PpmScale;
 use trimeter_meters::rng::Rng;
-use trimeter_meters::simd::SimdLevel;
 use trimeter_meters::signals::{random_splits, sine, white_noise};
+use trimeter_meters::simd::SimdLevel;
 use trimeter_meters::true_peak::TruePeakMode;
 use trimeter_meters::{EngineConfig, MeterEngine};
 
@@ -29,7 +29,10 @@ fn golden_path() -> &'static str {
     if SimdLevel::selected().has_fma() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/readings.txt")
     } else {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/readings-portable.txt")
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/readings-portable.txt"
+        )
     }
 }
 
