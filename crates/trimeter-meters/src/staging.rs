@@ -7,6 +7,16 @@
 //! arithmetic on dB values: no meters, no framework types, no allocation.
 //!
 //! All levels are in dB and use `f32::NEG_INFINITY` for silence, as the meters report it.
+//!
+//! Beside the arithmetic: the named targets ([`presets`]), the suggestion with the limit that
+//! binds ([`Suggestion`]), and the noise-floor estimate that warns when a trim would bring hum or
+//! hiss up ([`noise_floor`]).
+
+pub mod noise_floor;
+pub mod presets;
+mod suggestion;
+
+pub use suggestion::{Limit, Suggestion};
 
 /// Which measured average the target refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
