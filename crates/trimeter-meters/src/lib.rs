@@ -17,6 +17,7 @@
 pub mod engine;
 pub mod gain;
 pub mod loudness;
+pub mod matching;
 pub mod meter;
 pub mod peak;
 pub mod ppm;

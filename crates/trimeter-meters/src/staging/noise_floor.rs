@@ -90,7 +90,7 @@ impl NoiseFloor {
 
     fn add_block(&mut self, mean_square: f64) {
         // Digital silence is no noise floor: it is the absence of a signal.
-        if !(mean_square > 0.0) || !mean_square.is_finite() {
+        if !mean_square.is_finite() || mean_square <= 0.0 {
             return;
         }
         let db = power_to_db(mean_square);
