@@ -9,6 +9,10 @@
 //!
 //! Run under `cargo test` (no `--bench` argument) it does one short pass of each, so the suite
 //! proves the benchmark still builds and runs without spending time on it.
+//!
+//! With `--bench` it first prints the CPU model, then runs itself once per SIMD build this CPU
+//! supports (`TRIMETER_SIMD=portable|avx2|avx512`, read once per process), so one run shows every
+//! build side by side; each child's lines are prefixed with its build.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,6 +25,7 @@ use trimeter_meters::peak::{PeakConfig, SamplePeakMeter};
 use trimeter_meters::ppm::{PpmMeter, PpmType};
 use trimeter_meters::rms::{KSystem, RmsConfig, RmsMeter};
 use trimeter_meters::rng::Rng;
+use trimeter_meters::simd::SimdLevel;
 use trimeter_meters::true_peak::{TruePeakMeter, TruePeakMode};
 use trimeter_meters::vu::{VuConfig, VuMeter};
 
@@ -194,9 +199,45 @@ fn ns_per_frame(d: Duration, frames: usize) -> f64 {
     d.as_nanos() as f64 / frames as f64
 }
 
+/// The CPU model as /proc/cpuinfo names it.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
+}
+
+/// Runs this benchmark once per SIMD build the CPU supports, each in its own process.
+fn run_every_build() {
+    println!("cpu: {}", cpu_model());
+    let supported = SimdLevel::supported();
+    for level in SimdLevel::ALL.into_iter().filter(|&l| l <= supported) {
+        let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+            .arg("--bench")
+            .env("TRIMETER_SIMD", level.name())
+            .env("TRIMETER_BENCH_CHILD", "1")
+            .output()
+            .expect("running the benchmark for one build");
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            println!("[{}] {line}", level.name());
+        }
+        assert!(output.status.success(), "the {} run failed", level.name());
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` does not.
     let full = std::env::args().any(|a| a == "--bench");
+    if full && std::env::var_os("TRIMETER_BENCH_CHILD").is_none() {
+        run_every_build();
+        return;
+    }
+    println!("simd build: {}", SimdLevel::selected().name());
     let seconds = if full { 60 } else { 2 };
     let rounds = if full { 5 } else { 1 };
     let frames = seconds * SAMPLE_RATE as usize;
