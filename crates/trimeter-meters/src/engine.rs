@@ -259,6 +259,27 @@ impl MeterEngine {
         self.interval_true_peak = [0.0; MAX_CHANNELS];
     }
 
+    /// Sets the sine peak level in dBFS that reads 0 VU, at once and without resetting the
+    /// pointer (see [`VuMeter::set_reference_dbfs`]: held inside the VU reference range, NaN
+    /// restores the default). Never allocates, locks or waits.
+    pub fn set_vu_reference_dbfs(&mut self, dbfs: f32) {
+        self.vu.set_reference_dbfs(dbfs);
+        self.config.vu_reference_dbfs = self.vu.reference_dbfs();
+    }
+
+    /// Clears the sample-peak meter only: its maximum, hold and clip and over counts. Never
+    /// allocates.
+    pub fn reset_sample_peak(&mut self) {
+        self.sample_peak.reset();
+        self.interval_sample_peak = [0.0; MAX_CHANNELS];
+    }
+
+    /// Clears the true-peak meter only: its maximum, hold and over counts. Never allocates.
+    pub fn reset_true_peak(&mut self) {
+        self.true_peak.reset();
+        self.interval_true_peak = [0.0; MAX_CHANNELS];
+    }
+
     /// Pauses or resumes the integrating loudness measurements (integrated, range, maxima).
     pub fn set_loudness_paused(&mut self, paused: bool) {
         self.loudness.pause(paused);

@@ -214,6 +214,11 @@ impl GainStage {
         apply(&mut self.wet, if targets.bypass { 0.0 } else { 1.0 });
     }
 
+    /// Clears the count of non-finite input samples only (the ramps go on). Never allocates.
+    pub fn reset_non_finite_count(&mut self) {
+        self.non_finite_count = 0;
+    }
+
     /// Non-finite input samples replaced by zero since the last reset.
     pub fn non_finite_count(&self) -> u64 {
         self.non_finite_count

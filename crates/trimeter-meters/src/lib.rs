@@ -16,6 +16,7 @@
 
 pub mod engine;
 pub mod gain;
+pub mod history;
 pub mod loudness;
 pub mod matching;
 pub mod meter;
@@ -36,4 +37,4 @@ pub mod vu;
 pub use engine::{EngineConfig, MeterEngine, MeterSnapshot, Summary};
 pub use gain::{GainStage, GainTargets};
 pub use meter::{Meter, MAX_CHANNELS};
-pub use staging::{AverageMeasure, PeakMeasure, StagingTarget};
+pub use staging::{AverageMeasure, PeakMeasure, StagingHint, StagingTarget};

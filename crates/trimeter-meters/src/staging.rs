@@ -131,9 +131,184 @@ pub fn would_clip(sample_peak_dbfs: f32, gain_db: f32) -> bool {
     peak_after_gain_db(sample_peak_dbfs, gain_db) >= 0.0
 }
 
+/// Within this many dB of the suggested trim a level counts as in range: the hint does not ask
+/// for changes smaller than one can hear or set sensibly with a trim knob.
+pub const HINT_TOLERANCE_DB: f32 = 0.5;
+
+/// The one plain-language hint the editor shows under the meters, computed from the input's
+/// levels (measured before the trim) and the trim applied now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StagingHint {
+    /// No average yet (silence, or nothing measured since reset).
+    NotEnoughSignal,
+    /// The applied trim is within [`HINT_TOLERANCE_DB`] of the suggestion.
+    InRange,
+    /// The average is below the target: raise the trim by `change_db`.
+    RaiseForAverage {
+        /// The input's average, dB (as the target's average measure says).
+        average_db: f32,
+        /// How much to raise the trim, dB (> 0).
+        change_db: f32,
+    },
+    /// The average is above the target: lower the trim by `change_db`.
+    LowerForAverage {
+        /// The input's average, dB.
+        average_db: f32,
+        /// How much to lower the trim, dB (> 0).
+        change_db: f32,
+    },
+    /// The peaks would pass the ceiling: lower the trim by `change_db`.
+    LowerForPeaks {
+        /// The input's peak, dB.
+        peak_db: f32,
+        /// How much to lower the trim, dB (> 0).
+        change_db: f32,
+    },
+}
+
+impl StagingTarget {
+    /// The hint for an input whose average is `average_db` and peak `peak_db` (measured before
+    /// the trim, as this target's measures say), with `applied_trim_db` applied now.
+    ///
+    /// The change it asks for is `suggested_trim_db - applied_trim_db`; changes within
+    /// [`HINT_TOLERANCE_DB`] count as in range. A change downwards names the peaks when the
+    /// ceiling is what limits the trim, the average otherwise.
+    pub fn hint(&self, average_db: f32, peak_db: f32, applied_trim_db: f32) -> StagingHint {
+        let Some(suggested_db) = self.suggested_trim_db(average_db, peak_db) else {
+            return StagingHint::NotEnoughSignal;
+        };
+        let applied_db = if applied_trim_db.is_finite() {
+            applied_trim_db
+        } else {
+            0.0
+        };
+        let change_db = suggested_db - applied_db;
+        if change_db.abs() < HINT_TOLERANCE_DB {
+            StagingHint::InRange
+        } else if change_db > 0.0 {
+            StagingHint::RaiseForAverage {
+                average_db,
+                change_db,
+            }
+        } else if self.ceiling_db - peak_db < self.target_db - average_db {
+            StagingHint::LowerForPeaks {
+                peak_db,
+                change_db: -change_db,
+            }
+        } else {
+            StagingHint::LowerForAverage {
+                average_db,
+                change_db: -change_db,
+            }
+        }
+    }
+
+    /// The unit of this target's average: "LUFS" for loudness, "dBFS" otherwise.
+    pub fn average_unit(&self) -> &'static str {
+        match self.average {
+            AverageMeasure::Lufs => "LUFS",
+            AverageMeasure::Rms | AverageMeasure::Vu => "dBFS",
+        }
+    }
+
+    /// The unit of this target's peak: "dBTP" for true peak, "dBFS" for sample peak.
+    pub fn peak_unit(&self) -> &'static str {
+        match self.peak {
+            PeakMeasure::True => "dBTP",
+            PeakMeasure::Sample => "dBFS",
+        }
+    }
+
+    /// The hint as one line of text, e.g. "Input averages -23.4 dBFS: raise trim 5.4 dB".
+    pub fn hint_text(&self, hint: StagingHint) -> String {
+        match hint {
+            StagingHint::NotEnoughSignal => "Not enough signal yet".to_string(),
+            StagingHint::InRange => "In range".to_string(),
+            StagingHint::RaiseForAverage {
+                average_db,
+                change_db,
+            } => format!(
+                "Input averages {average_db:.1} {}: raise trim {change_db:.1} dB",
+                self.average_unit()
+            ),
+            StagingHint::LowerForAverage {
+                average_db,
+                change_db,
+            } => format!(
+                "Input averages {average_db:.1} {}: lower trim {change_db:.1} dB",
+                self.average_unit()
+            ),
+            StagingHint::LowerForPeaks { peak_db, change_db } => format!(
+                "Peaks reach {peak_db:.1} {}: lower trim {change_db:.1} dB",
+                self.peak_unit()
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hint_text_for_each_case() {
+        let target = StagingTarget::default();
+        let text = |avg: f32, peak: f32, trim: f32| target.hint_text(target.hint(avg, peak, trim));
+        assert_eq!(
+            text(-23.4, -12.0, 0.0),
+            "Input averages -23.4 dBFS: raise trim 5.4 dB"
+        );
+        assert_eq!(
+            text(-17.0, -2.1, 0.0),
+            "Peaks reach -2.1 dBFS: lower trim 3.9 dB"
+        );
+        assert_eq!(
+            text(-12.0, -9.0, 0.0),
+            "Input averages -12.0 dBFS: lower trim 6.0 dB"
+        );
+        assert_eq!(text(-18.2, -10.0, 0.0), "In range");
+        // The trim already applied counts: +5.4 dB on a -23.4 dBFS input is in range, +2 dB
+        // leaves 3.4 dB to go.
+        assert_eq!(text(-23.4, -12.0, 5.4), "In range");
+        assert_eq!(
+            text(-23.4, -12.0, 2.0),
+            "Input averages -23.4 dBFS: raise trim 3.4 dB"
+        );
+        assert_eq!(
+            text(f32::NEG_INFINITY, f32::NEG_INFINITY, 0.0),
+            "Not enough signal yet"
+        );
+        assert_eq!(text(f32::NAN, -10.0, 0.0), "Not enough signal yet");
+        let lufs = StagingTarget {
+            target_db: -23.0,
+            average: AverageMeasure::Lufs,
+            peak: PeakMeasure::True,
+            ..StagingTarget::default()
+        };
+        assert_eq!(
+            lufs.hint_text(lufs.hint(-30.0, -20.0, 0.0)),
+            "Input averages -30.0 LUFS: raise trim 7.0 dB"
+        );
+        assert_eq!(
+            lufs.hint_text(lufs.hint(-22.0, -3.0, 0.0)),
+            "Peaks reach -3.0 dBTP: lower trim 3.0 dB"
+        );
+    }
+
+    #[test]
+    fn hint_tolerance_is_half_a_db_either_way() {
+        let target = StagingTarget::default();
+        assert_eq!(target.hint(-18.49, -20.0, 0.0), StagingHint::InRange);
+        assert_eq!(target.hint(-17.51, -20.0, 0.0), StagingHint::InRange);
+        assert!(matches!(
+            target.hint(-18.6, -20.0, 0.0),
+            StagingHint::RaiseForAverage { .. }
+        ));
+        assert!(matches!(
+            target.hint(-17.4, -20.0, 0.0),
+            StagingHint::LowerForAverage { .. }
+        ));
+    }
 
     #[test]
     fn average_term_wins_when_peaks_have_room() {
