@@ -13,6 +13,8 @@ mod decode;
 mod flac_out;
 mod report;
 mod stage;
+mod target;
+mod verify;
 mod wav_in;
 mod wav_out;
 
@@ -151,11 +153,6 @@ fn run_stage(args: &StageArgs) -> u8 {
         eprintln!("error: {} is not a folder", args.out.display());
         return EXIT_USAGE;
     }
-    let canonical_inputs: HashSet<_> = args
-        .files
-        .iter()
-        .filter_map(|p| p.canonicalize().ok())
-        .collect();
     let mut seen_names = HashSet::new();
     let duplicate: Vec<bool> = args
         .files
@@ -165,10 +162,7 @@ fn run_stage(args: &StageArgs) -> u8 {
                 .is_some_and(|n| !seen_names.insert(n.to_os_string()))
         })
         .collect();
-    let plan = StagePlan {
-        args,
-        canonical_inputs,
-    };
+    let plan = StagePlan::new(args);
     let bar = progress_bar(!args.json, args.files.len());
     if let Some(bar) = &bar {
         bar.set_length(args.files.len() as u64);

@@ -1,23 +1,31 @@
 //! `trimeter stage`: write trimmed copies of files into a folder.
 //!
-//! Per file: decide the output format (or refuse), decide the gain (`--gain`, or the suggested
-//! trim from an analysis pass), refuse results that would clip, then decode again at 64-bit
-//! precision, apply the gain, dither to integer PCM, and write to a hidden temporary file in the
-//! output folder that is renamed onto the final name only when complete. An interrupted run can
-//! leave at most a hidden `.NAME.trimeter-PID.tmp` file, never a half-written `NAME`.
+//! Per file: decide the output format (or refuse), check the output name (never an input file,
+//! by device and inode; nothing existing without `--force`), decide the gain (`--gain`, or the
+//! suggested trim from an analysis pass), refuse results that would clip, then decode again at
+//! 64-bit precision, apply the gain, dither to integer PCM, and write to a hidden temporary file
+//! in the output folder. The temporary file is created exclusively under a short random name
+//! (`.trimeter-XXXXXX.EXT`), so nothing already there, a symbolic link included, is ever opened
+//! or followed. The finished copy is decoded back and compared with what was written
+//! ([`verify_copy`]) before it is renamed onto the final name; a copy that fails is deleted. An
+//! interrupted run can leave at most a hidden `.trimeter-XXXXXX.EXT` file, never a half-written
+//! `NAME`.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::path::Path;
 
 use serde::Serialize;
-use trimeter_meters::units::amplitude_to_db;
 use trimeter_meters::staging::would_clip;
+use trimeter_meters::units::amplitude_to_db;
 
 use crate::analyze::{analyze_file, ProgressEvent};
 use crate::args::StageArgs;
 use crate::decode::{Container, Encoding, Source};
-use crate::flac_out::write_flac;
+use crate::flac_out::{FlacWriter, FLAC_BITS};
 use crate::report::level;
+use crate::target::{check_output, InputIds};
+use crate::verify::{verify_copy, Digest};
 use crate::wav_out::{OutContainer, OutSample, OutSpec, PcmWriter};
 
 /// What was done with one file, as printed (and written as JSON with `--json`).
@@ -80,11 +88,20 @@ impl StageReport {
 pub struct StagePlan<'a> {
     /// The parsed arguments.
     pub args: &'a StageArgs,
-    /// Canonical paths of all inputs, so no output ever lands on one.
-    pub canonical_inputs: HashSet<PathBuf>,
+    /// The identities (device and inode) of all inputs, so no output ever lands on one.
+    pub inputs: InputIds,
 }
 
-impl StagePlan<'_> {
+impl<'a> StagePlan<'a> {
+    /// The plan for `args`: the identities of its inputs are taken now, before anything is
+    /// written.
+    pub fn new(args: &'a StageArgs) -> Self {
+        Self {
+            args,
+            inputs: InputIds::new(&args.files),
+        }
+    }
+
     /// Stages one input; `duplicate_name` is set when an earlier input has the same file name.
     pub fn stage(&self, input: &Path, duplicate_name: bool) -> StageReport {
         match self.try_stage(input, duplicate_name) {
@@ -103,32 +120,28 @@ impl StagePlan<'_> {
                 "another input has the same file name; its copy would be overwritten".into(),
             );
         }
-        let source = Source::open(input)?;
+        let mut source = Source::open(input)?;
+        if args.allow_non_finite {
+            source.zero_non_finite();
+        } else {
+            source.refuse_non_finite();
+        }
         let info = *source.info();
         let spec = output_spec(&info)?;
         let output = args.out.join(name);
-        if output.exists() {
-            let canonical = output
-                .canonicalize()
-                .map_err(|e| format!("cannot resolve {}: {e}", output.display()))?;
-            if self.canonical_inputs.contains(&canonical) {
-                return Err(format!(
-                    "refusing to overwrite an input file ({})",
-                    output.display()
-                ));
-            }
-            if !args.force {
-                return Err(format!(
-                    "{} already exists (use --force to replace it)",
-                    output.display()
-                ));
-            }
-        }
+        check_output(&output, &self.inputs, args.force)?;
 
         let gain_db = match args.gain {
             Some(gain_db) => gain_db,
             None => {
                 let analysis = analyze_file(input, &args.meter, None, &|_: ProgressEvent| {})?;
+                let non_finite = analysis.non_finite_samples;
+                if non_finite > 0 && !args.allow_non_finite {
+                    return Err(format!(
+                        "the file holds {non_finite} NaN or infinite sample{}; use --allow-non-finite to write them as zero",
+                        if non_finite == 1 { "" } else { "s" }
+                    ));
+                }
                 let gain_db = analysis.suggested_trim_db.ok_or_else(|| {
                     "silent (no average level): no trim can be suggested; use --gain".to_string()
                 })?;
@@ -142,19 +155,31 @@ impl StagePlan<'_> {
             }
         };
 
-        let temp = temp_path(&output);
-        let result = write_copy(source, &temp, spec, gain_db, args.allow_clip);
-        let written = match result {
-            Ok(written) => written,
-            Err(error) => {
-                let _ = std::fs::remove_file(&temp);
-                return Err(error);
-            }
+        // Dropping `temp` on any error below deletes the temporary file.
+        let temp = create_temp(&args.out, name)?;
+        let file = temp
+            .as_file()
+            .try_clone()
+            .map_err(|e| format!("cannot write {}: {e}", temp.path().display()))?;
+        let written = write_copy(source, file, spec, gain_db, args.allow_clip)?;
+        #[cfg(debug_assertions)]
+        corrupt_for_tests(temp.path());
+        verify_copy(temp.path(), &spec, written.frames, &written.digest)?;
+        // The name is checked again right before the rename, which is all that touches it.
+        check_output(&output, &self.inputs, args.force)?;
+        let persisted = if args.force {
+            temp.persist(&output)
+        } else {
+            // Atomic: fails rather than replacing anything that appeared at the name meanwhile.
+            temp.persist_noclobber(&output)
         };
-        if let Err(err) = std::fs::rename(&temp, &output) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(format!("cannot move the finished file into place: {err}"));
+        if let Err(err) = persisted {
+            return Err(format!(
+                "cannot move the finished file into place: {}",
+                err.error
+            ));
         }
+        sync_folder(&args.out);
         Ok(StageReport {
             path: input.display().to_string(),
             ok: true,
@@ -172,12 +197,53 @@ impl StagePlan<'_> {
 struct Written {
     peak: f64,
     dithered: bool,
+    frames: u64,
+    digest: Digest,
 }
 
-/// Decodes `source` again, applies `gain_db` and writes `temp`.
+/// The writer for the output container.
+enum Writer {
+    Pcm(PcmWriter),
+    Flac(FlacWriter),
+}
+
+impl Writer {
+    fn write(&mut self, planes: &[Vec<f64>]) -> Result<(), String> {
+        match self {
+            Writer::Pcm(w) => w.write(planes).map_err(|e| format!("write error: {e}")),
+            Writer::Flac(w) => w.write(planes),
+        }
+    }
+
+    fn clipped_samples(&self) -> u64 {
+        match self {
+            Writer::Pcm(w) => w.quantizer.clipped_samples,
+            Writer::Flac(w) => w.quantizer.clipped_samples,
+        }
+    }
+
+    /// Finishes the file; returns the peak, frame count and digest.
+    fn finish(self) -> Result<(f64, u64, Digest), String> {
+        match self {
+            Writer::Pcm(w) => {
+                let summary = (w.quantizer.peak, w.frames(), w.digest);
+                w.finish().map_err(|e| format!("write error: {e}"))?;
+                Ok(summary)
+            }
+            Writer::Flac(w) => {
+                let summary = (w.quantizer.peak, w.frames(), w.digest);
+                w.finish()?;
+                Ok(summary)
+            }
+        }
+    }
+}
+
+/// Decodes `source` again, applies `gain_db` and writes the copy into `file` (the empty
+/// temporary file).
 fn write_copy(
     mut source: Source,
-    temp: &Path,
+    file: File,
     spec: OutSpec,
     gain_db: f32,
     allow_clip: bool,
@@ -191,21 +257,23 @@ fn write_copy(
             "the result would clip ({gain_db:+.2} dB takes a sample to or above full scale); use --allow-clip"
         )
     });
-    if spec.container == OutContainer::Flac {
-        let quantizer = write_flac(&mut source, temp, spec, gain, dither, clip_error)?;
-        return Ok(Written {
-            peak: quantizer.peak,
-            dithered: dither,
-        });
-    }
-    let mut writer = PcmWriter::create(temp, spec, gain, dither)
-        .map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+    let mut writer = if spec.container == OutContainer::Flac {
+        Writer::Flac(FlacWriter::new(
+            file,
+            spec,
+            gain,
+            dither,
+            source.info().declared_frames,
+        )?)
+    } else {
+        Writer::Pcm(
+            PcmWriter::new(file, spec, gain, dither).map_err(|e| format!("write error: {e}"))?,
+        )
+    };
     let mut planes: Vec<Vec<f64>> = Vec::new();
     while source.next_packet_into(&mut planes)? {
-        writer
-            .write(&planes)
-            .map_err(|e| format!("write error: {e}"))?;
-        if writer.quantizer.clipped_samples > 0 {
+        writer.write(&planes)?;
+        if writer.clipped_samples() > 0 {
             if let Some(error) = clip_error {
                 return Err(error);
             }
@@ -214,16 +282,71 @@ fn write_copy(
     if source.decoded_frames() == 0 {
         return Err("no audio: the file holds 0 frames".into());
     }
-    let written = Written {
-        peak: writer.quantizer.peak,
+    let (peak, frames, digest) = writer.finish()?;
+    Ok(Written {
+        peak,
         dithered: dither,
-    };
-    writer.finish().map_err(|e| format!("write error: {e}"))?;
-    Ok(written)
+        frames,
+        digest,
+    })
 }
 
-/// The bit depths the FLAC encoder writes (flacenc: 8 to 24).
-const FLAC_OUTPUT_BITS: std::ops::RangeInclusive<u16> = 8..=24;
+/// Creates the hidden temporary file for a copy named `name` in `dir`: `.trimeter-` and six
+/// random characters, and the extension when it is short, so any name that fits the file system
+/// fits. Created exclusively (O_EXCL, retried under another name on a collision), so nothing
+/// already in `dir`, a symbolic link included, is ever opened.
+fn create_temp(dir: &Path, name: &OsStr) -> Result<tempfile::NamedTempFile, String> {
+    let extension = Path::new(name)
+        .extension()
+        .and_then(OsStr::to_str)
+        .filter(|e| e.len() <= 4 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map_or(String::from(".tmp"), |e| format!(".{e}"));
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(".trimeter-")
+        .suffix(&extension)
+        .rand_bytes(6);
+    // The copy gets the permissions any new file gets (0666 less the umask), not tempfile's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))
+}
+
+/// Makes the rename durable: syncs the folder's entry list (best effort; not every platform or
+/// file system can sync a folder).
+fn sync_folder(dir: &Path) {
+    if let Ok(folder) = File::open(dir) {
+        let _ = folder.sync_all();
+    }
+}
+
+/// A test hook, only in debug builds: `TRIMETER_TEST_CORRUPT_COPY=1` flips one byte in the
+/// middle of every written copy before it is verified, to prove that a copy that does not read
+/// back is deleted and reported.
+#[cfg(debug_assertions)]
+fn corrupt_for_tests(path: &Path) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    if std::env::var_os("TRIMETER_TEST_CORRUPT_COPY").is_none() {
+        return;
+    }
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    else {
+        return;
+    };
+    let middle = file.metadata().map_or(0, |m| m.len() / 2);
+    let mut byte = [0u8];
+    if file.seek(SeekFrom::Start(middle)).is_ok() && file.read_exact(&mut byte).is_ok() {
+        byte[0] ^= 0x55;
+        let _ = file
+            .seek(SeekFrom::Start(middle))
+            .and_then(|_| file.write_all(&byte));
+    }
+}
 
 /// The output format for an input, or why it is refused.
 fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
@@ -246,13 +369,13 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
                 "writing floating-point AIFF-C is not supported; convert to WAV first".into(),
             )
         }
-        Encoding::Lossless { bits } if FLAC_OUTPUT_BITS.contains(&bits) => OutSample::Int(bits),
+        Encoding::Lossless { bits } if FLAC_BITS.contains(&bits) => OutSample::Int(bits),
         Encoding::Lossless { bits: 0 } => {
             return Err("the FLAC stream does not declare its bit depth".into())
         }
         Encoding::Lossless { bits } => {
             return Err(format!(
-                "writing {bits}-bit FLAC is not supported (8 to 24 bits); convert to WAV first"
+                "writing {bits}-bit FLAC is not supported (4 to 32 bits); convert to WAV first"
             ))
         }
         Encoding::Lossy { codec } => {
@@ -268,15 +391,6 @@ fn output_spec(info: &crate::decode::AudioInfo) -> Result<OutSpec, String> {
         sample_rate_hz: info.sample_rate_hz,
         wave_channel_mask: info.wave_channel_mask,
     })
-}
-
-/// A hidden temporary name next to `output`, unique per process.
-fn temp_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    output.with_file_name(format!(".{name}.trimeter-{}.tmp", std::process::id()))
 }
 
 #[cfg(test)]
@@ -299,12 +413,12 @@ mod tests {
     /// reason (before anything is written) where it cannot.
     #[test]
     fn flac_output_keeps_its_bit_depth_or_is_refused() {
-        for bits in [8, 12, 16, 20, 24] {
+        for bits in [4, 8, 12, 16, 20, 24, 32] {
             let spec = output_spec(&flac(bits)).unwrap();
             assert_eq!(spec.container, OutContainer::Flac);
             assert_eq!(spec.sample, OutSample::Int(bits));
         }
-        assert!(output_spec(&flac(32)).unwrap_err().contains("32-bit FLAC"));
+        assert!(output_spec(&flac(3)).unwrap_err().contains("3-bit FLAC"));
         assert!(output_spec(&flac(0)).unwrap_err().contains("bit depth"));
     }
 }

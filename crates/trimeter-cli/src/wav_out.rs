@@ -6,9 +6,10 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
-use std::path::Path;
 
 use trimeter_meters::rng::Rng;
+
+use crate::verify::Digest;
 
 /// The container to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,16 +161,17 @@ pub struct PcmWriter {
     bytes: Vec<u8>,
     /// The gain, clip count, peak and dither.
     pub quantizer: Quantizer,
+    /// The digest of the samples written, for [`crate::verify::verify_copy`].
+    pub digest: Digest,
 }
 
 /// The RIFF/AIFF size fields are 32-bit.
 const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 1024;
 
 impl PcmWriter {
-    /// Creates `path` and writes the header. `gain` is linear; `dither` adds TPDF dither before
-    /// rounding to integer samples (ignored for float).
-    pub fn create(path: &Path, spec: OutSpec, gain: f64, dither: bool) -> io::Result<Self> {
-        let file = File::create(path)?;
+    /// Writes the header into `file` (an empty file opened for writing). `gain` is linear;
+    /// `dither` adds TPDF dither before rounding to integer samples (ignored for float).
+    pub fn new(file: File, spec: OutSpec, gain: f64, dither: bool) -> io::Result<Self> {
         let dither = dither && matches!(spec.sample, OutSample::Int(_));
         let mut writer = Self {
             out: BufWriter::with_capacity(1 << 16, file),
@@ -177,6 +179,7 @@ impl PcmWriter {
             frames: 0,
             bytes: Vec::new(),
             quantizer: Quantizer::new(gain, dither, spec.channels),
+            digest: Digest::new(),
         };
         writer.write_header(0)?;
         Ok(writer)
@@ -203,11 +206,17 @@ impl PcmWriter {
                     .scale(plane.get(frame).copied().unwrap_or(0.0));
                 match self.spec.sample {
                     OutSample::Float(32) => {
-                        push(&mut self.bytes, &(x as f32).to_le_bytes(), big_endian)
+                        let x = x as f32;
+                        self.digest.push_f32(x);
+                        push(&mut self.bytes, &x.to_le_bytes(), big_endian)
                     }
-                    OutSample::Float(_) => push(&mut self.bytes, &x.to_le_bytes(), big_endian),
+                    OutSample::Float(_) => {
+                        self.digest.push_f64(x);
+                        push(&mut self.bytes, &x.to_le_bytes(), big_endian)
+                    }
                     OutSample::Int(bits) => {
                         let q = self.quantizer.quantize(channel, x, bits);
+                        self.digest.push_int(q);
                         let le = q.to_le_bytes();
                         if bits == 8 && !big_endian {
                             // 8-bit WAV is unsigned with the zero at 128.
@@ -221,6 +230,11 @@ impl PcmWriter {
         }
         self.frames += frames as u64;
         self.out.write_all(&self.bytes)
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
     }
 
     /// Pads, patches the header sizes, flushes and syncs the file to disk.
