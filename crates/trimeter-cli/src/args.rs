@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use trimeter_meters::ppm::PpmScale;
 use trimeter_meters::staging::{AverageMeasure, PeakMeasure, StagingTarget};
+use trimeter_meters::true_peak::TruePeakMode;
+use trimeter_meters::vu::VU_REFERENCE_RANGE_DBFS;
 
 /// Trimeter: standards-exact level meters and gain staging for audio files.
 #[derive(Parser, Debug)]
@@ -46,6 +48,11 @@ pub struct AnalyzeArgs {
     /// With --json: add a `timeline` to each file with an entry every MS milliseconds.
     #[arg(long, value_name = "MS", value_parser = parse_timeline_ms)]
     pub timeline: Option<f64>,
+    /// How the reported true peak is measured: "standard" (ITU-R BS.1770 Annex 2, what
+    /// compliance reports expect) or "precise" (8x over-sampling, at most 0.15 dB under-read up to
+    /// 20 kHz). The suggested trim with --peak true always uses the precise true peak.
+    #[arg(long, value_enum, default_value_t = TruePeakArg::Standard)]
+    pub true_peak: TruePeakArg,
     /// Meter and staging options.
     #[command(flatten)]
     pub meter: MeterOptions,
@@ -70,6 +77,10 @@ pub struct StageArgs {
     /// Replace files that already exist in DIR (an input file is never overwritten).
     #[arg(long)]
     pub force: bool,
+    /// Stage files that hold NaN or infinite samples, writing those samples as zero (without
+    /// this, such files are refused).
+    #[arg(long)]
+    pub allow_non_finite: bool,
     /// Print one JSON array describing what was done per file.
     #[arg(long)]
     pub json: bool,
@@ -81,8 +92,8 @@ pub struct StageArgs {
 /// Options shared by `analyze` and `stage`.
 #[derive(Args, Debug, Clone)]
 pub struct MeterOptions {
-    /// The dBFS level of a steady sine that reads 0 VU.
-    #[arg(long, value_name = "DBFS", default_value_t = -18.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
+    /// The dBFS level of a steady sine that reads 0 VU, from -40 to 0.
+    #[arg(long, value_name = "DBFS", default_value_t = -18.0, allow_hyphen_values = true, value_parser = parse_vu_reference)]
     pub vu_reference: f32,
     /// The PPM ballistics (IEC 60268-10 type I "din"/"nordic", type II "bbc"/"ebu").
     #[arg(long, value_enum, default_value_t = PpmArg::Bbc)]
@@ -95,8 +106,9 @@ pub struct MeterOptions {
     ///
     /// rms: AES17 RMS (a sine's RMS reads like its peak) over the non-silent part.
     /// vu: the mean VU deflection over the non-silent part, in dBFS (--vu-reference + VU): the VU
-    /// reading is sampled every 10 ms, readings below -20 VU (the bottom of the VU scale) are left
-    /// out, the rest are averaged as deflection (linear amplitude, as the needle's scale is).
+    /// reading is sampled every 10 ms; readings below -70 dBFS, then readings more than 20 dB
+    /// below the mean deflection of the rest, are left out (so the measure moves with the gain);
+    /// the rest are averaged as deflection (linear amplitude, as the needle's scale is).
     /// lufs: integrated loudness (ITU-R BS.1770 / EBU R 128).
     #[arg(long, value_enum, default_value_t = AverageArg::Rms, verbatim_doc_comment)]
     pub average: AverageArg,
@@ -161,6 +173,25 @@ pub enum AverageArg {
     Lufs,
 }
 
+/// `--true-peak` values.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TruePeakArg {
+    /// ITU-R BS.1770 Annex 2 (4x below 96 kHz).
+    Standard,
+    /// 8x over-sampling (4x from 192 kHz) with longer filters.
+    Precise,
+}
+
+impl TruePeakArg {
+    /// The meters' mode.
+    pub fn mode(self) -> TruePeakMode {
+        match self {
+            TruePeakArg::Standard => TruePeakMode::Standard,
+            TruePeakArg::Precise => TruePeakMode::Precise,
+        }
+    }
+}
+
 /// `--peak` values.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PeakArg {
@@ -181,6 +212,24 @@ fn parse_finite_db(text: &str) -> Result<f32, String> {
     } else {
         Err(format!(
             "'{text}' is not a finite level between -200 and 200 dB"
+        ))
+    }
+}
+
+/// A `--vu-reference`: a finite level inside the range the VU meter (and the plugin) accepts.
+/// Outside it is a usage error, never a silent clamp.
+fn parse_vu_reference(text: &str) -> Result<f32, String> {
+    let value: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if value.is_finite() && VU_REFERENCE_RANGE_DBFS.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "'{text}' is outside the VU reference range {} to {} dBFS",
+            VU_REFERENCE_RANGE_DBFS.start(),
+            VU_REFERENCE_RANGE_DBFS.end()
         ))
     }
 }

@@ -104,6 +104,35 @@ pub struct Source {
     info: AudioInfo,
     /// Frames decoded so far.
     decoded_frames: u64,
+    /// What happens to NaN and infinite samples.
+    non_finite: NonFinite,
+    /// NaN and infinite samples replaced so far.
+    non_finite_samples: u64,
+    /// For native FLAC: where the frames start and end in the file, and how many of those bytes
+    /// the packets so far held, so that data the demuxer skipped is noticed.
+    flac_bytes: Option<FlacBytes>,
+}
+
+/// What a [`Source`] does with NaN and infinite samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NonFinite {
+    /// Hand them on (the meters have their own guard).
+    Keep,
+    /// Replace them by zero and count them.
+    Zero,
+    /// Fail at the first one.
+    Refuse,
+}
+
+/// Byte accounting for a native FLAC file (see [`Source::finish`]).
+#[derive(Clone, Copy, Debug)]
+struct FlacBytes {
+    /// The offset of the first frame (after the ID3v2 tag, if any, and the metadata blocks).
+    frames_start: u64,
+    /// The offset where the frames end (the file length, less a trailing ID3v1 tag).
+    frames_end: u64,
+    /// Bytes of frames handed out as packets so far.
+    packet_bytes: u64,
 }
 
 impl Source {
@@ -113,17 +142,30 @@ impl Source {
     /// A sentence naming why the file cannot be decoded (missing, empty, unsupported format or
     /// codec, unsupported channel count or sample rate).
     pub fn open(path: &Path) -> Result<Self, String> {
+        // NOTE: Checked before opening: opening a FIFO blocks until a writer appears, and a pipe,
+        // socket or device has no length to check the decoded audio against.
+        let meta = std::fs::metadata(path).map_err(|err| format!("cannot open file: {err}"))?;
+        if meta.is_dir() {
+            return Err("is a directory, not an audio file".into());
+        }
+        if !meta.is_file() {
+            return Err(
+                "not a regular file (a pipe, FIFO, socket or device): save the audio to a file first"
+                    .into(),
+            );
+        }
         let file = File::open(path).map_err(|err| format!("cannot open file: {err}"))?;
         let meta = file
             .metadata()
             .map_err(|err| format!("cannot read file: {err}"))?;
-        if meta.is_dir() {
-            return Err("is a directory, not an audio file".into());
-        }
         if meta.len() == 0 {
             return Err("empty file (0 bytes)".into());
         }
-        if let Some(reader) = WavReader::open(path).map_err(|err| format!("read error: {err}"))? {
+        let wav = WavReader::open(path).map_err(|err| match err.kind() {
+            std::io::ErrorKind::InvalidData => format!("unsupported: {err}"),
+            _ => format!("read error: {err}"),
+        })?;
+        if let Some(reader) = wav {
             return Self::from_wav(reader);
         }
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
@@ -173,9 +215,16 @@ impl Source {
         check_layout(channels, sample_rate_hz)?;
         let encoding = encoding_of(params.codec, params.bits_per_sample)?;
         let wave_channel_mask = wave_mask(&channel_set);
+        // FLAC carries an MD5 of the audio (unless it was written to a pipe): check it.
+        let options = AudioDecoderOptions::default().verify(true);
         let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .make_audio_decoder(params, &options)
             .map_err(|err| describe_error("unsupported codec", &err))?;
+        let flac_bytes = if container == Container::Flac {
+            Some(flac_bytes(path, meta.len())?)
+        } else {
+            None
+        };
         Ok(Self {
             backend: Backend::Symphonia {
                 format,
@@ -191,6 +240,9 @@ impl Source {
                 declared_frames,
             },
             decoded_frames: 0,
+            non_finite: NonFinite::Keep,
+            non_finite_samples: 0,
+            flac_bytes,
         })
     }
 
@@ -222,6 +274,9 @@ impl Source {
                 declared_frames: Some(header.declared_frames),
             },
             decoded_frames: 0,
+            non_finite: NonFinite::Keep,
+            non_finite_samples: 0,
+            flac_bytes: None,
         })
     }
 
@@ -233,6 +288,53 @@ impl Source {
     /// Frames decoded so far.
     pub fn decoded_frames(&self) -> u64 {
         self.decoded_frames
+    }
+
+    /// From now on, replace NaN and infinite samples by zero and count them
+    /// ([`non_finite_samples`](Self::non_finite_samples)). Off by default: the meters have their
+    /// own guard.
+    pub fn zero_non_finite(&mut self) {
+        self.non_finite = NonFinite::Zero;
+    }
+
+    /// From now on, fail (an error naming the frame) at the first NaN or infinite sample.
+    pub fn refuse_non_finite(&mut self) {
+        self.non_finite = NonFinite::Refuse;
+    }
+
+    /// NaN and infinite samples replaced by zero so far (see [`zero_non_finite`](Self::zero_non_finite)).
+    pub fn non_finite_samples(&self) -> u64 {
+        self.non_finite_samples
+    }
+
+    /// Replaces (or refuses) NaN and infinite samples in the packet just decoded, when asked to.
+    /// Integer codings cannot hold them, so they are not scanned.
+    fn guard_non_finite<S: PlanarSample>(&mut self, planes: &mut [Vec<S>]) -> Result<(), String> {
+        if self.non_finite == NonFinite::Keep
+            || matches!(
+                self.info.encoding,
+                Encoding::Int { .. } | Encoding::Lossless { .. }
+            )
+        {
+            return Ok(());
+        }
+        let packet_frames = planes.first().map_or(0, Vec::len) as u64;
+        for plane in planes.iter_mut() {
+            for (n, sample) in plane.iter_mut().enumerate() {
+                if sample.is_finite_sample() {
+                    continue;
+                }
+                if self.non_finite == NonFinite::Refuse {
+                    return Err(format!(
+                        "the file holds NaN or infinite samples (one at frame {}); use --allow-non-finite to write them as zero",
+                        self.decoded_frames - packet_frames + n as u64
+                    ));
+                }
+                *sample = S::default();
+                self.non_finite_samples += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Decodes the next packet into `planes[channel][frame]` (resized to the packet, possibly zero
@@ -251,11 +353,11 @@ impl Source {
                     .read_into(planes)
                     .map_err(|err| format!("read error: {err}"))?;
                 self.decoded_frames += frames as u64;
-                return if frames == 0 {
-                    self.finish().map(|()| false)
-                } else {
-                    Ok(true)
-                };
+                if frames == 0 {
+                    return self.finish().map(|()| false);
+                }
+                self.guard_non_finite(planes)?;
+                return Ok(true);
             }
             Backend::Symphonia {
                 format,
@@ -266,7 +368,15 @@ impl Source {
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
-                Ok(None) => return self.finish().map(|()| false),
+                Ok(None) => {
+                    if decoder.finalize().verify_ok == Some(false) {
+                        return Err(
+                            "corrupt data: the decoded audio does not match the file's MD5 checksum"
+                                .into(),
+                        );
+                    }
+                    return self.finish().map(|()| false);
+                }
                 Err(SymphoniaError::IoError(err))
                     if err.kind() == std::io::ErrorKind::UnexpectedEof =>
                 {
@@ -279,6 +389,18 @@ impl Source {
             };
             if packet.track_id != track_id {
                 continue;
+            }
+            if let Some(bytes) = self.flac_bytes.as_mut() {
+                // Symphonia skips FLAC frames that fail their checksum: a packet that does not
+                // start where the previous one ended means audio was lost.
+                let start = packet.pts.get();
+                if u64::try_from(start).ok() != Some(self.decoded_frames) {
+                    return Err(format!(
+                        "corrupt data: frames {} to {start} are missing (a damaged frame was skipped)",
+                        self.decoded_frames
+                    ));
+                }
+                bytes.packet_bytes += packet.data.len() as u64;
             }
             let decoded = match decoder.decode(&packet) {
                 Ok(decoded) => decoded,
@@ -307,12 +429,25 @@ impl Source {
             }
             decoded.copy_to_vecs_planar::<S>(planes);
             self.decoded_frames += decoded.frames() as u64;
+            self.guard_non_finite(planes)?;
             return Ok(true);
         }
     }
 
-    /// Checks the end of the stream against what the container declared.
+    /// Checks the end of the stream against what the container declared, and for FLAC that the
+    /// frames decoded cover the file (a FLAC written to a pipe declares no length, so a damaged or
+    /// cut-off last frame would otherwise go unnoticed).
     fn finish(&self) -> Result<(), String> {
+        if let Some(bytes) = self.flac_bytes {
+            let covered = bytes.frames_start + bytes.packet_bytes;
+            if covered < bytes.frames_end {
+                return Err(format!(
+                    "truncated or corrupt file: the last {} bytes hold no decodable frame (decoded {} frames)",
+                    bytes.frames_end - covered,
+                    self.decoded_frames
+                ));
+            }
+        }
         if let Some(declared) = self.info.declared_frames {
             // NOTE: Only fewer frames than declared is an error; lossy decoders can legitimately
             // produce a few more frames than a container's estimate.
@@ -332,6 +467,58 @@ impl Source {
         }
         Ok(())
     }
+}
+
+/// Where the frames of a native FLAC file lie: after an optional ID3v2 tag, the `fLaC` marker and
+/// the metadata blocks, up to the end of the file or a trailing ID3v1 tag.
+fn flac_bytes(path: &Path, file_len: u64) -> Result<FlacBytes, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let unreadable = |err: std::io::Error| format!("read error: {err}");
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut head = [0u8; 10];
+    file.read_exact(&mut head).map_err(unreadable)?;
+    let mut position = 0u64;
+    if &head[..3] == b"ID3" {
+        // ID3v2: 10-byte header, a 28-bit "syncsafe" size, and a 10-byte footer if flagged.
+        let size = head[6..10]
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 7) | u64::from(b & 0x7f));
+        let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
+        position = 10 + size + footer;
+    }
+    let mut marker = [0u8; 4];
+    file.seek(SeekFrom::Start(position)).map_err(unreadable)?;
+    file.read_exact(&mut marker).map_err(unreadable)?;
+    if &marker != b"fLaC" {
+        return Err("unsupported: the FLAC stream does not start with its marker".into());
+    }
+    position += 4;
+    loop {
+        let mut block = [0u8; 4];
+        file.seek(SeekFrom::Start(position)).map_err(unreadable)?;
+        file.read_exact(&mut block)
+            .map_err(|_| "truncated file: it ends inside a header or packet".to_string())?;
+        let len = u64::from(u32::from_be_bytes([0, block[1], block[2], block[3]]));
+        position += 4 + len;
+        if block[0] & 0x80 != 0 {
+            break;
+        }
+    }
+    let mut frames_end = file_len;
+    if file_len >= position + 128 {
+        let mut tag = [0u8; 3];
+        file.seek(SeekFrom::Start(file_len - 128))
+            .map_err(unreadable)?;
+        file.read_exact(&mut tag).map_err(unreadable)?;
+        if &tag == b"TAG" {
+            frames_end -= 128;
+        }
+    }
+    Ok(FlacBytes {
+        frames_start: position,
+        frames_end,
+        packet_bytes: 0,
+    })
 }
 
 /// Checks the channel count and sample rate against what the meters support.

@@ -27,7 +27,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::analyze::{analyze_file, Analysis, ProgressEvent};
+use crate::analyze::{analyze_file_in, Analysis, ProgressEvent};
 use crate::args::{AnalyzeArgs, Cli, Command, StageArgs};
 use crate::report::FileReport;
 use crate::stage::{StagePlan, StageReport};
@@ -110,7 +110,17 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
     let results: Vec<Result<Analysis, String>> = args
         .files
         .par_iter()
-        .map(|path| guarded(|| analyze_file(path, &args.meter, args.timeline, &on_progress)))
+        .map(|path| {
+            guarded(|| {
+                analyze_file_in(
+                    path,
+                    &args.meter,
+                    args.true_peak.mode(),
+                    args.timeline,
+                    &on_progress,
+                )
+            })
+        })
         .collect();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -119,8 +129,17 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
         .files
         .iter()
         .zip(&results)
-        .map(|(p, r)| FileReport::new(p, r))
+        .map(|(p, r)| FileReport::new(p, r, args.true_peak.mode()))
         .collect();
+    for report in &reports {
+        if let Some(count) = report.non_finite_samples.filter(|&n| n > 0) {
+            eprintln!(
+                "warning: {}: {count} non-finite sample{} (NaN or infinity), measured as zero",
+                report::escape_control(&report.path),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+    }
     let text = if args.json {
         match serde_json::to_string_pretty(&reports) {
             Ok(json) => json + "\n",

@@ -7,8 +7,38 @@
 use std::path::Path;
 
 use serde::Serialize;
+use trimeter_meters::true_peak::TruePeakMode;
 
 use crate::analyze::{Analysis, TimelinePoint};
+
+/// Files shorter than this (the 400 ms momentary window) have no loudness: the table says
+/// "undefined" rather than "-inf", which would claim digital silence.
+const LOUDNESS_MIN_DURATION_S: f64 = 0.4;
+
+/// The name of a true-peak mode in the JSON contract.
+pub fn true_peak_mode_name(mode: TruePeakMode) -> &'static str {
+    match mode {
+        TruePeakMode::Standard => "standard",
+        TruePeakMode::Precise => "precise",
+    }
+}
+
+/// `text` with control characters (newline, tab, escape, ...) written as escapes (`\n`,
+/// `\u{1b}`), so a file name cannot break the table's lines or drive the terminal.
+pub fn escape_control(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
 
 /// A level for JSON: `None` (written `null`) for minus infinity and NaN.
 pub fn level(value: f32) -> Option<f32> {
@@ -31,10 +61,14 @@ pub struct FileReport {
     pub channels: Option<usize>,
     /// Duration in seconds.
     pub duration_s: Option<f64>,
+    /// NaN and infinite samples in the file (measured as zero); 0 for a clean file.
+    pub non_finite_samples: Option<u64>,
     /// Highest sample peak over all channels, in dBFS.
     pub sample_peak_dbfs: Option<f32>,
-    /// Highest true peak (BS.1770 Annex 2), in dBTP.
+    /// Highest true peak, in dBTP, measured in `true_peak_mode`.
     pub true_peak_dbtp: Option<f32>,
+    /// How `true_peak_dbtp` was measured: "standard" (BS.1770 Annex 2) or "precise".
+    pub true_peak_mode: &'static str,
     /// Plain RMS of all samples of all channels, in dBFS.
     pub rms_dbfs: Option<f32>,
     /// AES17 RMS (plain + 3.01 dB) of all samples, in dBFS.
@@ -97,8 +131,13 @@ impl From<&TimelinePoint> for TimelineReport {
 }
 
 impl FileReport {
-    /// The report for one file's result.
-    pub fn new(path: &Path, result: &Result<Analysis, String>) -> Self {
+    /// The report for one file's result; `true_peak_mode` is the mode asked for (the one a
+    /// failed file would have been measured in).
+    pub fn new(
+        path: &Path,
+        result: &Result<Analysis, String>,
+        true_peak_mode: TruePeakMode,
+    ) -> Self {
         let path = path.display().to_string();
         match result {
             Ok(a) => {
@@ -110,8 +149,10 @@ impl FileReport {
                     sample_rate: Some(a.info.sample_rate_hz),
                     channels: Some(a.info.channels),
                     duration_s: Some(a.duration_s()),
+                    non_finite_samples: Some(a.non_finite_samples),
                     sample_peak_dbfs: level(s.sample_peak_dbfs),
                     true_peak_dbtp: level(s.true_peak_dbtp),
+                    true_peak_mode: true_peak_mode_name(a.true_peak_mode),
                     rms_dbfs: level(s.rms_dbfs),
                     rms_aes17_dbfs: level(s.rms_aes17_dbfs),
                     vu_max: level(s.vu_max),
@@ -135,8 +176,10 @@ impl FileReport {
                 sample_rate: None,
                 channels: None,
                 duration_s: None,
+                non_finite_samples: None,
                 sample_peak_dbfs: None,
                 true_peak_dbtp: None,
+                true_peak_mode: true_peak_mode_name(true_peak_mode),
                 rms_dbfs: None,
                 rms_aes17_dbfs: None,
                 vu_max: None,
@@ -178,7 +221,7 @@ fn cell(value: Option<f32>, silent_is_inf: bool) -> String {
 
 /// The human table: one aligned row per file, failures listed below it.
 pub fn table(reports: &[FileReport]) -> String {
-    const HEADER: [&str; 12] = [
+    const HEADER: [&str; 13] = [
         "file",
         "peak dBFS",
         "TP dBTP",
@@ -190,33 +233,43 @@ pub fn table(reports: &[FileReport]) -> String {
         "S max",
         "PLR LU",
         "trim dB",
+        "non-finite",
         "duration",
     ];
-    let mut rows: Vec<[String; 12]> = Vec::new();
+    let mut rows: Vec<[String; 13]> = Vec::new();
     let mut failures = Vec::new();
     for r in reports {
         if !r.ok {
-            failures.push(format!(
+            failures.push(escape_control(&format!(
                 "{}: error: {}",
                 r.path,
                 r.error.as_deref().unwrap_or("unknown")
-            ));
+            )));
             continue;
         }
         let duration = r.duration_s.unwrap_or(0.0);
+        // Shorter than one 400 ms momentary block: no loudness is defined (not silence).
+        let loudness = |value: Option<f32>, silent_is_inf: bool| {
+            if duration < LOUDNESS_MIN_DURATION_S {
+                "undefined".to_string()
+            } else {
+                cell(value, silent_is_inf)
+            }
+        };
         rows.push([
-            r.path.clone(),
+            escape_control(&r.path),
             cell(r.sample_peak_dbfs, true),
             cell(r.true_peak_dbtp, true),
             cell(r.rms_aes17_dbfs, true),
             cell(r.vu_max, true),
-            cell(r.integrated_lufs, true),
-            cell(r.loudness_range_lu, false),
-            cell(r.momentary_max_lufs, true),
-            cell(r.short_term_max_lufs, true),
-            cell(r.plr_lu, false),
+            loudness(r.integrated_lufs, true),
+            loudness(r.loudness_range_lu, false),
+            loudness(r.momentary_max_lufs, true),
+            loudness(r.short_term_max_lufs, true),
+            loudness(r.plr_lu, false),
             r.suggested_trim_db
                 .map_or("-".into(), |t| one_decimal(t, true)),
+            r.non_finite_samples.unwrap_or(0).to_string(),
             format!("{}:{:04.1}", (duration / 60.0).floor(), duration % 60.0),
         ]);
     }

@@ -18,6 +18,8 @@ pub trait PlanarSample: Copy + Default + Send {
     fn from_f64(value: f64) -> Self;
     /// Converts from a full-scale-normalized `f32`.
     fn from_f32(value: f32) -> Self;
+    /// Whether the sample is a number (not NaN or infinite).
+    fn is_finite_sample(self) -> bool;
 }
 
 impl PlanarSample for f32 {
@@ -29,6 +31,10 @@ impl PlanarSample for f32 {
     fn from_f32(value: f32) -> Self {
         value
     }
+    #[inline(always)]
+    fn is_finite_sample(self) -> bool {
+        self.is_finite()
+    }
 }
 
 impl PlanarSample for f64 {
@@ -39,6 +45,10 @@ impl PlanarSample for f64 {
     #[inline(always)]
     fn from_f32(value: f32) -> Self {
         f64::from(value)
+    }
+    #[inline(always)]
+    fn is_finite_sample(self) -> bool {
+        self.is_finite()
     }
 }
 
@@ -98,6 +108,10 @@ pub struct WavReader {
 impl WavReader {
     /// Parses the header. `Ok(None)` when the file is not a WAV this reader handles (Symphonia
     /// then takes it, and reports whatever is wrong with it).
+    ///
+    /// A file with more than one `fmt ` chunk is read with the first one, as ffmpeg does. If this
+    /// reader cannot handle that first one, the file is refused (an `InvalidData` error) rather
+    /// than left to Symphonia, which would take the last one.
     pub fn open(path: &std::path::Path) -> std::io::Result<Option<Self>> {
         let mut file = File::open(path)?;
         let file_len = file.metadata()?.len();
@@ -106,6 +120,7 @@ impl WavReader {
             return Ok(None);
         }
         let mut fmt: Option<Vec<u8>> = None;
+        let mut fmt_chunks = 0u32;
         let mut position = 12u64;
         loop {
             let mut chunk = [0u8; 8];
@@ -114,7 +129,16 @@ impl WavReader {
             }
             position += 8;
             let size = u64::from(u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]));
-            if &chunk[..4] == b"fmt " {
+            if &chunk[..4] == b"fmt " && fmt.is_some() {
+                // A second `fmt ` chunk: the first one wins (as in ffmpeg), so skip this one.
+                fmt_chunks += 1;
+                position += size + size % 2;
+                if position > file_len {
+                    return Ok(None);
+                }
+                file.seek(SeekFrom::Start(position))?;
+            } else if &chunk[..4] == b"fmt " {
+                fmt_chunks += 1;
                 if !(16..=64).contains(&size) {
                     return Ok(None);
                 }
@@ -141,6 +165,12 @@ impl WavReader {
                     size
                 };
                 let Some(header) = fmt.as_deref().and_then(|f| parse_fmt(f, size)) else {
+                    if fmt_chunks > 1 {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("the file has {fmt_chunks} fmt chunks and the first one is not a PCM or float format"),
+                        ));
+                    }
                     return Ok(None);
                 };
                 // NOTE: A data size running past the end of the file is a truncated file, which

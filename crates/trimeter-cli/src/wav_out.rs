@@ -42,7 +42,7 @@ pub struct OutSpec {
     pub channels: u16,
     /// Sample rate in Hz.
     pub sample_rate_hz: u32,
-    /// The WAVE channel mask to declare (WAV with more than 2 channels or more than 16 bits).
+    /// The WAVE channel mask to declare (any WAV that has one is written WAVE_FORMAT_EXTENSIBLE).
     pub wave_channel_mask: Option<u32>,
 }
 
@@ -299,8 +299,10 @@ fn wav_header(spec: &OutSpec, frames: u64, data_bytes: u64) -> Vec<u8> {
     };
     let block_align = spec.channels * (bits / 8);
     // Microsoft requires WAVE_FORMAT_EXTENSIBLE for more than 2 channels or more than 16-bit
-    // integers; it is also the only place to declare the speaker layout.
-    let extensible = spec.channels > 2 || (!is_float && bits > 16);
+    // integers; it is also the only place to declare the speaker layout, so a mask the input
+    // declared (a mono LFE stem, a C+LFE pair) keeps it at any width.
+    let extensible =
+        spec.channels > 2 || (!is_float && bits > 16) || spec.wave_channel_mask.is_some();
     let mut fmt = Vec::with_capacity(40);
     let tag: u16 = if extensible {
         0xfffe
