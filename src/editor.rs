@@ -1,141 +1,218 @@
-//! The egui editor. For now: trim and makeup sliders bound to the host through the
-//! `ParamSetter`, and input and output peak meters per channel. Issue "Editor" builds the full
-//! calibrated meter views on top of [`scale`] and the same readout.
+//! The egui editor: the meter bridge users look at all day.
+//!
+//! The views ([`view::editor_ui`] and the widgets it lays out) are plain functions of a view
+//! model ([`model::EditorModel`]) and a [`controls::GainControls`] for trim and makeup, so the
+//! UI tests and the benchmark build the whole editor without a host. This file is the plugin's
+//! side: it reads the readout and the history each frame (lock-free), writes changed settings
+//! back to the persisted store, hands resets to the audio thread and restores the window size
+//! and zoom when the window opens.
 
 use std::sync::Arc;
 
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
-use nice_plug_egui::widgets::ParamSlider;
+use nice_plug::editor::{ResizeHint, SizeConstraints};
+use nice_plug_egui::resizable_window::ResizableWindow;
 use nice_plug_egui::Frame;
 use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
 use crate::params::TrimeterParams;
-use trimeter_meters::readout::{Readings, ReadoutReader};
+use crate::settings::{
+    EditorSettings, ResetRequests, SettingsStore, DEFAULT_WINDOW_SIZE, MIN_WINDOW_SIZE,
+};
+use trimeter_meters::history::{HistoryReader, HISTORY_RATE_HZ};
+use trimeter_meters::readout::ReadoutReader;
 
-pub mod peak_meter;
+pub mod bars;
+pub mod controls;
+pub mod history_view;
+pub mod model;
+pub mod needle;
+pub mod readouts;
 pub mod scale;
+pub mod theme;
+pub mod view;
 
-use peak_meter::{peak_bar, PeakBar};
-use scale::format_db;
+use controls::HostControls;
+use model::EditorModel;
 
-/// The editor's size in logical pixels.
-pub const EDITOR_SIZE: (f32, f32) = (440.0, 320.0);
-
-/// The editor state a new instance starts with.
+/// The editor state a new instance starts with (the default size; the persisted size is
+/// restored when the window opens).
 pub fn default_state() -> Arc<EguiEditorState> {
-    EguiEditorState::from_size(LogicalSize::new(EDITOR_SIZE.0, EDITOR_SIZE.1), 1.0)
+    EguiEditorState::from_size(
+        LogicalSize::new(DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1),
+        1.0,
+    )
+}
+
+/// What the editor is connected to.
+pub struct EditorLinks {
+    /// The parameters (and the persisted settings).
+    pub params: Arc<TrimeterParams>,
+    /// The window state shared with the audio thread (`is_open`).
+    pub state: Arc<EguiEditorState>,
+    /// Raised by the audio thread when something visible changed.
+    pub repaint: RepaintNotifier,
+    /// The meter readings.
+    pub readout: ReadoutReader,
+    /// The input's level history.
+    pub input_history: HistoryReader,
+    /// The output's level history.
+    pub output_history: HistoryReader,
+    /// Where meter resets go.
+    pub resets: Arc<ResetRequests>,
 }
 
 /// Builds the editor for one instance.
-pub fn create(
-    params: Arc<TrimeterParams>,
-    state: Arc<EguiEditorState>,
-    repaint: RepaintNotifier,
-    readout: ReadoutReader,
-) -> Option<EguiEditor<TrimeterEditor>> {
+pub fn create(links: EditorLinks) -> Option<EguiEditor<TrimeterEditor>> {
     let settings = EguiNiceSettings {
         title: "Trimeter".to_string(),
+        resize_hint: ResizeHint {
+            can_resize: true,
+            can_resize_horizontally: true,
+            can_resize_vertically: true,
+            preserve_aspect_ratio: false,
+            aspect_ratio_width: 1,
+            aspect_ratio_height: 1,
+            size_constraints: SizeConstraints::min_logical_size(LogicalSize::new(
+                MIN_WINDOW_SIZE.0,
+                MIN_WINDOW_SIZE.1,
+            )),
+        },
         ..EguiNiceSettings::default()
     };
-    create_egui_editor(
-        state,
-        repaint,
-        settings,
-        TrimeterEditor::new(params, readout),
-    )
+    let state = links.state.clone();
+    let repaint = links.repaint.clone();
+    create_egui_editor(state, repaint, settings, TrimeterEditor::new(links))
 }
 
 /// The editor's own state, kept between openings of the window.
 pub struct TrimeterEditor {
-    params: Arc<TrimeterParams>,
-    readout: ReadoutReader,
+    links: EditorLinks,
     /// Set when the window opens; gives the parameter setter.
     gui_context: Option<GuiContext>,
-    /// The newest readings.
-    readings: Readings,
+    /// What the views draw.
+    model: EditorModel,
+    /// History points copied so far (the readers' `written()`), to copy only when new ones came.
+    history_seen: (u64, u64, u32),
+    /// The window just opened: restore the persisted size and zoom on the first frame.
+    restore_window: bool,
 }
 
 impl TrimeterEditor {
-    fn new(params: Arc<TrimeterParams>, readout: ReadoutReader) -> Self {
+    fn new(links: EditorLinks) -> Self {
+        let settings = links.params.editor.get();
         Self {
-            params,
-            readout,
+            links,
             gui_context: None,
-            readings: Readings::default(),
+            model: EditorModel::new(settings),
+            history_seen: (u64::MAX, u64::MAX, 0),
+            restore_window: true,
         }
+    }
+
+    /// Pulls the newest readings and history into the model. Lock-free on the readout and the
+    /// history (the settings' lock is never taken by the audio thread).
+    fn refresh(&mut self) {
+        self.model.readings = self.links.readout.read();
+        self.model.settings = self.links.params.editor.get();
+        let seconds = self.model.settings.history_length.seconds();
+        let count = (f64::from(seconds) * HISTORY_RATE_HZ) as usize;
+        let seen = (
+            self.links.input_history.written(),
+            self.links.output_history.written(),
+            seconds,
+        );
+        if seen != self.history_seen {
+            self.links
+                .input_history
+                .copy_latest(count, &mut self.model.input_history);
+            self.links
+                .output_history
+                .copy_latest(count, &mut self.model.output_history);
+            self.history_seen = seen;
+        }
+    }
+}
+
+/// Writes the model's changed settings to the persisted store and hands its resets to the audio
+/// thread. Shared with the UI tests.
+pub fn commit(model: &mut EditorModel, store: &SettingsStore, resets: &ResetRequests) {
+    if model.settings_changed {
+        store.set(model.settings);
+        model.settings = store.get();
+        model.settings_changed = false;
+    }
+    if model.requested_resets != 0 {
+        resets.request(model.requested_resets);
+        model.requested_resets = 0;
     }
 }
 
 impl NiceEguiApp for TrimeterEditor {
     fn build(
         &mut self,
-        _egui_ctx: egui::Context,
+        egui_ctx: egui::Context,
         gui_context: GuiContext,
         _frame: &mut Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        theme::apply(&egui_ctx);
         self.gui_context = Some(gui_context);
+        self.restore_window = true;
         Ok(())
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
-        self.readings = self.readout.read();
+        self.refresh();
+        if std::mem::take(&mut self.restore_window) {
+            let settings = self.model.settings;
+            let zoom = settings.zoom;
+            if (ui.ctx().zoom_factor() - zoom).abs() > 1e-3 {
+                ui.ctx().set_zoom_factor(zoom);
+            }
+            let size = self.links.state.logical_size();
+            let (w, h) = settings.window_size;
+            if (size.width - w).abs() > 1.0 || (size.height - h).abs() > 1.0 {
+                ui.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h)));
+            }
+        }
         let Some(gui_context) = self.gui_context.clone() else {
             ui.label("Connecting to the host…");
             return;
         };
-        let setter = gui_context.param_setter();
-        let frame = self.readings.frame;
-        ui.heading("Trimeter");
-        ui.horizontal(|ui| {
-            meter_group(ui, "In", &self.readings, true);
-            ui.vertical(|ui| {
-                ui.label("Input Trim");
-                ui.add(ParamSlider::for_param(&self.params.trim_db, &setter).with_width(200.0));
-                ui.label("Output Makeup");
-                ui.add(ParamSlider::for_param(&self.params.makeup_db, &setter).with_width(200.0));
-                ui.label(format!(
-                    "Applied: trim {} dB, makeup {} dB",
-                    format_db(frame.trim_db),
-                    format_db(frame.makeup_db)
-                ));
-                if frame.input.non_finite_samples > 0 {
-                    ui.colored_label(
-                        egui::Color32::RED,
-                        format!(
-                            "{} non-finite input samples replaced by silence",
-                            frame.input.non_finite_samples
-                        ),
-                    );
-                }
-            });
-            meter_group(ui, "Out", &self.readings, false);
-        });
+        let mut controls = HostControls {
+            params: &self.links.params,
+            setter: gui_context.param_setter(),
+        };
+        let model = &mut self.model;
+        ResizableWindow::new("trimeter_window")
+            .min_size(egui::vec2(MIN_WINDOW_SIZE.0, MIN_WINDOW_SIZE.1))
+            .show(ui, |ui| view::editor_ui(ui, model, &mut controls));
+        commit(
+            &mut self.model,
+            &self.links.params.editor,
+            &self.links.resets,
+        );
     }
-}
 
-/// One group of per-channel peak bars with their max readout.
-fn meter_group(ui: &mut egui::Ui, title: &str, readings: &Readings, input: bool) {
-    let (snapshot, recent) = if input {
-        (&readings.frame.input, &readings.input_peaks)
-    } else {
-        (&readings.frame.output, &readings.output_peaks)
-    };
-    ui.vertical(|ui| {
-        ui.label(title);
-        ui.horizontal(|ui| {
-            for channel in 0..snapshot.channels.max(1) {
-                let bar = PeakBar {
-                    current_db: snapshot.sample_peak.current_db[channel],
-                    recent_max_db: recent.sample_db(channel),
-                    clipped: snapshot.sample_peak.clip_count[channel] > 0,
-                };
-                peak_bar(ui, egui::vec2(14.0, 220.0), bar);
-            }
-        });
-        let max = snapshot.sample_peak.max_over_channels(snapshot.channels);
-        ui.label(format!("max {}", format_db(max)));
-    });
+    fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
+        let settings = EditorSettings {
+            window_size: (
+                new_size.logical.width as f32,
+                new_size.logical.height as f32,
+            ),
+            ..self.links.params.editor.get()
+        };
+        self.links.params.editor.set(settings);
+    }
+
+    fn zoom_factor_changed(&mut self, zoom_factor: f32) {
+        let settings = EditorSettings {
+            zoom: zoom_factor,
+            ..self.links.params.editor.get()
+        };
+        self.links.params.editor.set(settings);
+    }
 }

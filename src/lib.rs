@@ -7,6 +7,7 @@
 //! through its lock-free [`readout`](trimeter_meters::readout) for the editor.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
@@ -14,14 +15,31 @@ use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 
 pub mod editor;
 pub mod params;
+pub mod settings;
 
 use params::TrimeterParams;
-use trimeter_meters::readout::{readout, MeterFrame, ReadoutReader, ReadoutWriter};
+use settings::ResetRequests;
+use trimeter_meters::history::{history, HistoryReader, HistoryWriter};
+use trimeter_meters::readout::{readout, ChannelPeaks, MeterFrame, ReadoutReader, ReadoutWriter};
 use trimeter_meters::{EngineConfig, GainStage, MeterEngine, MAX_CHANNELS};
 
 /// The block length meters and the gain stage are prepared for before the host tells us its
 /// own maximum in `activate()`.
 const DEFAULT_MAX_BLOCK: usize = 4096;
+
+/// The editor is asked to repaint at most this often, per second.
+const MAX_REPAINTS_PER_S: f64 = 60.0;
+
+/// Frames published to an editor, by every instance in this process since it loaded: a
+/// diagnostic the GUI host test reads to check that publishing runs while an editor is open and
+/// stops when it closes.
+static PUBLISHED_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// [`PUBLISHED_FRAMES`], for a host (or test) that loaded this library. Exported unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_published_frames() -> u64 {
+    PUBLISHED_FRAMES.load(Ordering::Relaxed)
+}
 
 /// The plugin instance.
 pub struct Trimeter {
@@ -36,6 +54,22 @@ pub struct Trimeter {
     readout_writer: ReadoutWriter,
     /// The reader's end, handed to the editor when the host asks for one.
     readout_reader: Option<ReadoutReader>,
+    /// The input's level history (10 Hz, 10 minutes), recorded whether or not an editor is open.
+    input_history: HistoryWriter,
+    /// The output's level history.
+    output_history: HistoryWriter,
+    /// The readers of both histories, (input, output), handed to the editor.
+    history_readers: (HistoryReader, HistoryReader),
+    /// Resets the editor asks for; taken at the start of each block.
+    resets: Arc<ResetRequests>,
+    /// The VU reference the engines run with now, dBFS; compared with the settings' atomic.
+    vu_reference_dbfs: f32,
+    /// The frame last published, with sequence 0: tells whether anything visible changed.
+    last_frame: MeterFrame,
+    /// Something visible changed since the last repaint request.
+    repaint_due: bool,
+    /// Frames processed since the last repaint request.
+    frames_since_repaint: u64,
     /// The editor window's size and open state.
     editor_state: Arc<EguiEditorState>,
     /// Tells the editor to redraw; an atomic flag, safe to raise from the audio thread.
@@ -49,11 +83,14 @@ pub struct Trimeter {
 impl Default for Trimeter {
     fn default() -> Self {
         let (writer, reader) = readout();
+        let (input_history, input_history_reader) = history();
+        let (output_history, output_history_reader) = history();
+        let params = Arc::new(TrimeterParams::default());
         let config = EngineConfig {
             max_block: DEFAULT_MAX_BLOCK,
+            vu_reference_dbfs: params.editor.vu_reference_dbfs(),
             ..EngineConfig::default()
         };
-        let params = Arc::new(TrimeterParams::default());
         let mut gain = GainStage::new();
         gain.prepare(
             config.sample_rate,
@@ -68,6 +105,14 @@ impl Default for Trimeter {
             output_meters: MeterEngine::new(config),
             readout_writer: writer,
             readout_reader: Some(reader),
+            input_history,
+            output_history,
+            history_readers: (input_history_reader, output_history_reader),
+            resets: Arc::new(ResetRequests::default()),
+            vu_reference_dbfs: config.vu_reference_dbfs,
+            last_frame: MeterFrame::default(),
+            repaint_due: true,
+            frames_since_repaint: 0,
             editor_state: editor::default_state(),
             repaint: RepaintNotifier::new(),
             channels: config.channels,
@@ -109,12 +154,15 @@ impl Plugin for Trimeter {
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         // The readout has one reader; the host asks for the editor once per instance.
         let reader = self.readout_reader.take()?;
-        editor::create(
-            self.params.clone(),
-            self.editor_state.clone(),
-            self.repaint.clone(),
-            reader,
-        )
+        editor::create(editor::EditorLinks {
+            params: self.params.clone(),
+            state: self.editor_state.clone(),
+            repaint: self.repaint.clone(),
+            readout: reader,
+            input_history: self.history_readers.0.clone(),
+            output_history: self.history_readers.1.clone(),
+            resets: self.resets.clone(),
+        })
     }
 
     fn activate(
@@ -132,10 +180,12 @@ impl Plugin for Trimeter {
         }
         let sample_rate = f64::from(buffer_config.sample_rate);
         let max_block = (buffer_config.max_buffer_size as usize).clamp(1, 16_384);
+        self.vu_reference_dbfs = self.params.editor.vu_reference_dbfs();
         let config = EngineConfig {
             sample_rate,
             channels,
             max_block,
+            vu_reference_dbfs: self.vu_reference_dbfs,
             ..EngineConfig::default()
         };
         self.gain.prepare(
@@ -146,6 +196,8 @@ impl Plugin for Trimeter {
         );
         self.input_meters.configure(config);
         self.output_meters.configure(config);
+        self.input_history.prepare(sample_rate);
+        self.output_history.prepare(sample_rate);
         self.channels = channels;
         self.sample_rate = sample_rate;
         true
@@ -164,6 +216,7 @@ impl Plugin for Trimeter {
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         self.gain.set_targets(&self.params.gain_targets());
+        self.apply_editor_requests();
         let channels = buffer.as_slice();
         let n = channels.len().min(self.channels);
         let frames = channels.first().map_or(0, |c| c.len());
@@ -184,7 +237,10 @@ impl Plugin for Trimeter {
             self.output_meters.process(&read_only(block, done)[..n]);
             offset += done;
         }
-        self.publish();
+        let input_peaks = self.input_meters.take_channel_peaks();
+        let output_peaks = self.output_meters.take_channel_peaks();
+        self.record_history(offset, &input_peaks, &output_peaks);
+        self.publish(offset, &input_peaks, &output_peaks);
         ProcessStatus::Normal
     }
 }
@@ -199,10 +255,76 @@ fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32]; MAX_CHAN
 }
 
 impl Trimeter {
-    /// Hands this block's readings to the editor, if one is looking.
-    fn publish(&mut self) {
-        let input_peaks = self.input_meters.take_channel_peaks();
-        let output_peaks = self.output_meters.take_channel_peaks();
+    /// Applies what the editor asked for since the previous block: meter resets, and a changed
+    /// VU reference (which keeps the pointer where it is). Lock-free; never allocates.
+    fn apply_editor_requests(&mut self) {
+        let vu_reference_dbfs = self.params.editor.vu_reference_dbfs();
+        if vu_reference_dbfs.to_bits() != self.vu_reference_dbfs.to_bits() {
+            self.vu_reference_dbfs = vu_reference_dbfs;
+            self.input_meters.set_vu_reference_dbfs(vu_reference_dbfs);
+            self.output_meters.set_vu_reference_dbfs(vu_reference_dbfs);
+        }
+        let resets = self.resets.take();
+        if resets == 0 {
+            return;
+        }
+        if resets & ResetRequests::ALL != 0 {
+            self.input_meters.reset();
+            self.output_meters.reset();
+            self.gain.reset_non_finite_count();
+        }
+        for (meters, sample, true_peak, loudness) in [
+            (
+                &mut self.input_meters,
+                ResetRequests::INPUT_SAMPLE_PEAK,
+                ResetRequests::INPUT_TRUE_PEAK,
+                ResetRequests::INPUT_LOUDNESS,
+            ),
+            (
+                &mut self.output_meters,
+                ResetRequests::OUTPUT_SAMPLE_PEAK,
+                ResetRequests::OUTPUT_TRUE_PEAK,
+                ResetRequests::OUTPUT_LOUDNESS,
+            ),
+        ] {
+            if resets & sample != 0 {
+                meters.reset_sample_peak();
+            }
+            if resets & true_peak != 0 {
+                meters.reset_true_peak();
+            }
+            if resets & loudness != 0 {
+                meters.reset_loudness();
+            }
+        }
+        self.repaint_due = true;
+    }
+
+    /// Records this block into the level histories (always, editor open or not).
+    fn record_history(
+        &mut self,
+        frames: usize,
+        input_peaks: &ChannelPeaks,
+        output_peaks: &ChannelPeaks,
+    ) {
+        let n = self.channels;
+        let input_peak = input_peaks.sample[..n].iter().copied().fold(0.0, f32::max);
+        let output_peak = output_peaks.sample[..n].iter().copied().fold(0.0, f32::max);
+        let input_meters = &self.input_meters;
+        let output_meters = &self.output_meters;
+        let recorded = self.input_history.advance(frames, input_peak, || {
+            input_meters.snapshot().loudness.short_term_lufs
+        }) + self.output_history.advance(frames, output_peak, || {
+            output_meters.snapshot().loudness.short_term_lufs
+        });
+        if recorded > 0 {
+            self.repaint_due = true;
+        }
+    }
+
+    /// Hands this block's readings to the editor, if one is looking, and asks it to repaint
+    /// when something visible changed, at most [`MAX_REPAINTS_PER_S`] times a second.
+    fn publish(&mut self, frames: usize, input_peaks: &ChannelPeaks, output_peaks: &ChannelPeaks) {
         if !self.editor_state.is_open() {
             return;
         }
@@ -218,9 +340,22 @@ impl Trimeter {
             sample_rate: self.sample_rate,
             sequence: 0,
         };
+        let peaks_arrived = input_peaks.sample.iter().any(|&p| p > 0.0)
+            || output_peaks.sample.iter().any(|&p| p > 0.0);
+        if frame != self.last_frame || peaks_arrived {
+            self.repaint_due = true;
+        }
+        self.last_frame = frame;
         self.readout_writer
-            .publish(frame, &input_peaks, &output_peaks);
-        self.repaint.request_repaint();
+            .publish(frame, input_peaks, output_peaks);
+        PUBLISHED_FRAMES.fetch_add(1, Ordering::Relaxed);
+        self.frames_since_repaint += frames as u64;
+        let min_frames = (self.sample_rate / MAX_REPAINTS_PER_S) as u64;
+        if self.repaint_due && self.frames_since_repaint >= min_frames {
+            self.repaint.request_repaint();
+            self.repaint_due = false;
+            self.frames_since_repaint = 0;
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::settings::SettingsStore;
 use trimeter_meters::gain::GainTargets;
 use trimeter_meters::meter::MAX_CHANNELS;
 
@@ -33,6 +34,10 @@ pub struct TrimeterParams {
     /// The host bypass: output = input, crossfaded over 10 ms.
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// The editor's settings (meter mode, PPM scale, VU reference, needle, history length,
+    /// window size and zoom), saved with the plugin state. Not automatable.
+    #[persist = "editor"]
+    pub editor: SettingsStore,
 }
 
 impl Default for TrimeterParams {
@@ -47,6 +52,7 @@ impl Default for TrimeterParams {
                 .with_value_to_string(Arc::new(polarity_to_string))
                 .with_string_to_value(Arc::new(string_to_polarity)),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            editor: SettingsStore::default(),
         }
     }
 }
@@ -130,6 +136,29 @@ mod tests {
             .map(|(id, _, _)| id)
             .collect();
         assert_eq!(ids, PARAM_IDS);
+    }
+
+    #[test]
+    fn editor_settings_persist_and_foreign_state_falls_back() {
+        use crate::settings::{EditorSettings, MeterMode};
+        let params = TrimeterParams::default();
+        params.editor.set(EditorSettings {
+            meter_mode: MeterMode::Vu,
+            vu_reference_dbfs: -20.0,
+            ..EditorSettings::default()
+        });
+        let saved = params.serialize_fields();
+        assert!(saved.contains_key("editor"), "{saved:?}");
+        let loaded = TrimeterParams::default();
+        loaded.deserialize_fields(&saved);
+        assert_eq!(loaded.editor.get(), params.editor.get());
+        assert_eq!(loaded.editor.vu_reference_dbfs(), -20.0);
+        // Foreign bytes under our key: the defaults, and no panic.
+        let mut foreign = saved.clone();
+        foreign.insert("editor".to_string(), "\"not settings\"".to_string());
+        let fallback = TrimeterParams::default();
+        fallback.deserialize_fields(&foreign);
+        assert_eq!(fallback.editor.get(), EditorSettings::default());
     }
 
     #[test]

@@ -11,14 +11,16 @@ use fixtures::*;
 use serde_json::Value;
 
 /// The fields every object has, in the documented contract.
-const FIELDS: [&str; 17] = [
+const FIELDS: [&str; 19] = [
     "path",
     "ok",
     "sample_rate",
     "channels",
     "duration_s",
+    "non_finite_samples",
     "sample_peak_dbfs",
     "true_peak_dbtp",
+    "true_peak_mode",
     "rms_dbfs",
     "rms_aes17_dbfs",
     "vu_max",
@@ -69,6 +71,8 @@ fn json_contract_has_every_field_and_nulls_for_silence() {
             "timeline only with --timeline"
         );
         assert_eq!(report["ok"], Value::Bool(true));
+        assert_eq!(report["non_finite_samples"].as_u64(), Some(0), "{report}");
+        assert_eq!(report["true_peak_mode"].as_str(), Some("standard"));
     }
     let tone = &reports[0];
     assert_eq!(tone["path"].as_str(), Some(tone_path.to_str().unwrap()));

@@ -245,3 +245,89 @@ pub const SUMMARY_FIELDS: [&str; 13] = [
     "suggested_trim_db",
     "duration_s",
 ];
+
+/// Runs ffmpeg to convert `input` with extra output options and writes what it prints to
+/// `pipe:` into `output`: what a pipe or a streaming recorder gets (a FLAC without its total
+/// sample count or MD5, a WAV without its sizes).
+pub fn ffmpeg_pipe(input: &Path, output: &Path, options: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(input)
+        .args(options)
+        .arg("pipe:")
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg is needed for the pipe fixtures: {e}"));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed to write {} to a pipe: {}",
+        output.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(output, out.stdout).expect("write the piped fixture");
+}
+
+/// Runs `trimeter stage --json --out out [extra] files`, returning the exit code and the array.
+pub fn stage_json(out: &Path, files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["stage".into(), "--json".into(), "--out".into(), out.into()];
+    args.extend(extra.iter().map(|a| a.into()));
+    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    let run = run(&args);
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the binary panicked: {}",
+        run.stderr
+    );
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): stdout {:?} stderr {:?}",
+            run.stdout, run.stderr
+        )
+    });
+    (run.code, parsed.as_array().expect("a JSON array").clone())
+}
+
+/// What a WAV file's first `fmt ` chunk says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WavFmt {
+    /// The format tag (1 PCM, 3 float, 0xfffe WAVE_FORMAT_EXTENSIBLE).
+    pub tag: u16,
+    /// Channel count.
+    pub channels: u16,
+    /// Sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Bits per sample.
+    pub bits: u16,
+    /// The channel mask (WAVE_FORMAT_EXTENSIBLE only).
+    pub mask: Option<u32>,
+}
+
+/// Reads the first `fmt ` chunk of the WAV file at `path`.
+pub fn wav_fmt(path: &Path) -> WavFmt {
+    let bytes = std::fs::read(path).expect("read the WAV");
+    assert_eq!(
+        &bytes[..4],
+        b"RIFF",
+        "{} is not a RIFF file",
+        path.display()
+    );
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        if &bytes[pos..pos + 4] == b"fmt " {
+            let f = &bytes[pos + 8..pos + 8 + size];
+            let u16_at = |i: usize| u16::from_le_bytes([f[i], f[i + 1]]);
+            let tag = u16_at(0);
+            return WavFmt {
+                tag,
+                channels: u16_at(2),
+                sample_rate_hz: u32::from_le_bytes(f[4..8].try_into().unwrap()),
+                bits: u16_at(14),
+                mask: (tag == 0xfffe && size >= 24)
+                    .then(|| u32::from_le_bytes(f[20..24].try_into().unwrap())),
+            };
+        }
+        pos += 8 + size + size % 2;
+    }
+    panic!("no fmt chunk in {}", path.display());
+}
