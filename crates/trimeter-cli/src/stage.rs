@@ -120,7 +120,12 @@ impl<'a> StagePlan<'a> {
                 "another input has the same file name; its copy would be overwritten".into(),
             );
         }
-        let source = Source::open(input)?;
+        let mut source = Source::open(input)?;
+        if args.allow_non_finite {
+            source.zero_non_finite();
+        } else {
+            source.refuse_non_finite();
+        }
         let info = *source.info();
         let spec = output_spec(&info)?;
         let output = args.out.join(name);
@@ -130,6 +135,13 @@ impl<'a> StagePlan<'a> {
             Some(gain_db) => gain_db,
             None => {
                 let analysis = analyze_file(input, &args.meter, None, &|_: ProgressEvent| {})?;
+                let non_finite = analysis.non_finite_samples;
+                if non_finite > 0 && !args.allow_non_finite {
+                    return Err(format!(
+                        "the file holds {non_finite} NaN or infinite sample{}; use --allow-non-finite to write them as zero",
+                        if non_finite == 1 { "" } else { "s" }
+                    ));
+                }
                 let gain_db = analysis.suggested_trim_db.ok_or_else(|| {
                     "silent (no average level): no trim can be suggested; use --gain".to_string()
                 })?;
