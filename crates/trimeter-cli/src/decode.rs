@@ -133,6 +133,8 @@ struct FlacBytes {
     frames_end: u64,
     /// Bytes of frames handed out as packets so far.
     packet_bytes: u64,
+    /// The first frame's sample number (0, unless the stream was cut from a longer one).
+    first_sample: Option<u64>,
 }
 
 impl Source {
@@ -318,6 +320,9 @@ impl Source {
         {
             return Ok(());
         }
+        if !planes.iter().any(|p| S::any_non_finite(p)) {
+            return Ok(());
+        }
         let packet_frames = planes.first().map_or(0, Vec::len) as u64;
         for plane in planes.iter_mut() {
             for (n, sample) in plane.iter_mut().enumerate() {
@@ -393,11 +398,13 @@ impl Source {
             if let Some(bytes) = self.flac_bytes.as_mut() {
                 // Symphonia skips FLAC frames that fail their checksum: a packet that does not
                 // start where the previous one ended means audio was lost.
-                let start = packet.pts.get();
-                if u64::try_from(start).ok() != Some(self.decoded_frames) {
+                // (A damaged first frame is caught by the byte count at the end.)
+                let start = u64::try_from(packet.pts.get()).unwrap_or(0);
+                let first = *bytes.first_sample.get_or_insert(start);
+                let expected = first + self.decoded_frames;
+                if start != expected {
                     return Err(format!(
-                        "corrupt data: frames {} to {start} are missing (a damaged frame was skipped)",
-                        self.decoded_frames
+                        "corrupt data: frames {expected} to {start} are missing (a damaged frame was skipped)"
                     ));
                 }
                 bytes.packet_bytes += packet.data.len() as u64;
@@ -442,7 +449,7 @@ impl Source {
             let covered = bytes.frames_start + bytes.packet_bytes;
             if covered < bytes.frames_end {
                 return Err(format!(
-                    "truncated or corrupt file: the last {} bytes hold no decodable frame (decoded {} frames)",
+                    "truncated or corrupt file: {} bytes of audio frames could not be decoded ({} frames decoded)",
                     bytes.frames_end - covered,
                     self.decoded_frames
                 ));
@@ -518,6 +525,7 @@ fn flac_bytes(path: &Path, file_len: u64) -> Result<FlacBytes, String> {
         frames_start: position,
         frames_end,
         packet_bytes: 0,
+        first_sample: None,
     })
 }
 

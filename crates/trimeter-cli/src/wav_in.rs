@@ -20,6 +20,8 @@ pub trait PlanarSample: Copy + Default + Send {
     fn from_f32(value: f32) -> Self;
     /// Whether the sample is a number (not NaN or infinite).
     fn is_finite_sample(self) -> bool;
+    /// Whether any sample is NaN or infinite (a bit-pattern maximum, which vectorizes).
+    fn any_non_finite(samples: &[Self]) -> bool;
 }
 
 impl PlanarSample for f32 {
@@ -35,6 +37,13 @@ impl PlanarSample for f32 {
     fn is_finite_sample(self) -> bool {
         self.is_finite()
     }
+    #[inline]
+    fn any_non_finite(samples: &[Self]) -> bool {
+        let max = samples
+            .iter()
+            .fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff));
+        max >= f32::INFINITY.to_bits()
+    }
 }
 
 impl PlanarSample for f64 {
@@ -49,6 +58,13 @@ impl PlanarSample for f64 {
     #[inline(always)]
     fn is_finite_sample(self) -> bool {
         self.is_finite()
+    }
+    #[inline]
+    fn any_non_finite(samples: &[Self]) -> bool {
+        let max = samples
+            .iter()
+            .fold(0u64, |m, x| m.max(x.to_bits() & 0x7fff_ffff_ffff_ffff));
+        max >= f64::INFINITY.to_bits()
     }
 }
 

@@ -353,7 +353,11 @@ fn flac_from_a_pipe_decodes_in_full_and_damage_is_an_error() {
         }
     }
     let middle = (frames_start + n) / 2;
-    for (name, at) in [("bad_end.flac", n - 100), ("bad_middle.flac", middle)] {
+    for (name, at) in [
+        ("bad_first.flac", frames_start + 20),
+        ("bad_middle.flac", middle),
+        ("bad_end.flac", n - 100),
+    ] {
         let mut copy = bytes.clone();
         copy[at] ^= 0xff;
         let path = d.join(name);
