@@ -337,3 +337,59 @@ fn a_copy_that_does_not_read_back_is_deleted_and_reported() {
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
+
+#[test]
+fn a_full_disk_is_that_files_error_and_leaves_nothing_behind() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // 2 s of 24-bit stereo noise (576 kB of PCM, incompressible) as FLAC and WAV, and a small WAV.
+    let planes: Vec<Vec<f32>> = (0..2)
+        .map(|c| trimeter_meters::signals::white_noise(96_000, 0.25, 99 + c))
+        .collect();
+    let big_wav = d.join("big.wav");
+    write_wav(&big_wav, 48_000, &planes, Fmt::I24, None);
+    let big_flac = d.join("big.flac");
+    ffmpeg(&big_wav, &big_flac, &[]);
+    let small = d.join("small.wav");
+    write_wav(
+        &small,
+        48_000,
+        &stereo(tone(48_000, -20.0, 0.2)),
+        Fmt::I16,
+        None,
+    );
+    // A 256 kB file system: the big copies cannot fit, the small one can.
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: mounting a small tmpfs failed (needs root with CAP_SYS_ADMIN)");
+        return;
+    }
+    let _unmount = Unmount(out.clone());
+    let files: Vec<&Path> = vec![&big_flac, &big_wav, &small];
+    // One thread: the files go one after the other, so the small copy comes after both failures
+    // and needs the space they gave back.
+    let (code, reports) = stage_env(
+        &out,
+        &files,
+        &["--gain", "-1"],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
+    assert_eq!(code, 1, "{reports:?}");
+    for report in &reports[..2] {
+        assert_eq!(report["ok"], Value::Bool(false), "{report}");
+        assert!(error_of(report).contains("write error"), "{report}");
+    }
+    assert_eq!(reports[2]["ok"], Value::Bool(true), "{reports:?}");
+    let names: Vec<OsString> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![OsString::from("small.wav")]);
+}
