@@ -1,0 +1,259 @@
+//! The editor open under the real-time guard: a CLAP host (clack-host) opens Trimeter's editor
+//! through the CLAP gui extension, embedded in an X11 window of its own on a private Xvfb
+//! display, and processes audio while it is open. The debug build of the plugin runs `process()`
+//! under nice-plug's `assert_process_allocs`, so the publishing path (snapshots, peak cells,
+//! repaint requests), which only runs while an editor is open, would abort this test if it
+//! allocated. Then the editor is closed and publishing must stop.
+//!
+//! Needs `Xvfb` (the README's apt line installs it) and Mesa's software OpenGL.
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
+};
+use clack_host::prelude::*;
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+
+struct TestHost;
+struct TestShared;
+
+impl SharedHandler<'_> for TestShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+/// The host side of the gui extension: nice-plug's editor needs it to exist; this host accepts
+/// what the plugin asks for without acting on it.
+impl HostGuiImpl for TestShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
+}
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
+}
+
+const PLUGIN_ID: &CStr = c"audio.trimeter.trimeter";
+
+/// The plugin library under test: `TRIMETER_CLAP`, or the debug cdylib next to this test.
+fn plugin_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("TRIMETER_CLAP") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let path = exe.parent().expect("deps dir").join("libtrimeter.so");
+    assert!(path.exists(), "{} not built", path.display());
+    path
+}
+
+/// A private X server for the test's lifetime.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        // A display number unlikely to be in use: from the process id.
+        let number = 200 + std::process::id() % 500;
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts (apt-get install xvfb)");
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "Xvfb did not come up on {display}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, display }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Processes `blocks` blocks of 512 frames of a -12 dBFS stereo sine.
+fn process_blocks(
+    processor: &mut StartedPluginAudioProcessor<TestHost>,
+    blocks: usize,
+    start: u64,
+) {
+    let len = 512;
+    let mut input_ports = AudioPorts::with_capacity(2, 1);
+    let mut output_ports = AudioPorts::with_capacity(2, 1);
+    let mut in_buffers = vec![vec![0.0f32; len]; 2];
+    let mut out_buffers = vec![vec![0.0f32; len]; 2];
+    let events = EventBuffer::new();
+    let mut output_events = EventBuffer::new();
+    let amplitude = 10f32.powf(-12.0 / 20.0);
+    for b in 0..blocks {
+        let offset = start + (b * len) as u64;
+        for buffer in in_buffers.iter_mut() {
+            for (i, s) in buffer.iter_mut().enumerate() {
+                let n = offset + i as u64;
+                *s = amplitude * (std::f32::consts::TAU * 997.0 * n as f32 / 48_000.0).sin();
+            }
+        }
+        let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                in_buffers
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(&mut b[..])),
+            ),
+        }]);
+        let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                out_buffers.iter_mut().map(|b| &mut b[..]),
+            ),
+        }]);
+        output_events.clear();
+        processor
+            .process(
+                &audio_in,
+                &mut audio_out,
+                &InputEvents::from_buffer(&events),
+                &mut OutputEvents::from_buffer(&mut output_events),
+                Some(offset),
+                None,
+            )
+            .expect("process succeeds");
+        // Let the editor's window thread draw some frames meanwhile.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() {
+    let xvfb = Xvfb::start();
+    // SAFETY: this test binary runs this one test; nothing else reads the environment now.
+    unsafe { std::env::set_var("DISPLAY", &xvfb.display) };
+
+    // The host's own window, which the editor embeds into.
+    let (conn, screen_num) = x11rb::connect(Some(&xvfb.display)).expect("X connection");
+    let screen = &conn.setup().roots[screen_num];
+    let parent = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        parent,
+        screen.root,
+        0,
+        0,
+        1000,
+        700,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(screen.black_pixel),
+    )
+    .unwrap();
+    conn.map_window(parent).unwrap();
+    conn.flush().unwrap();
+
+    let path = plugin_path();
+    // SAFETY: our own plugin library.
+    let entry = unsafe { PluginEntry::load(&path) }.expect("plugin entry loads");
+    // The same library again, for its diagnostic publish counter (same handle, same statics).
+    // SAFETY: as above; the symbol is `extern "C" fn() -> u64`.
+    let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
+    let published = || -> u64 {
+        // SAFETY: the symbol's signature is fixed in src/lib.rs.
+        unsafe {
+            let f: libloading::Symbol<extern "C" fn() -> u64> = library
+                .get(b"trimeter_published_frames")
+                .expect("counter symbol");
+            f()
+        }
+    };
+    let info = HostInfo::new("Trimeter GUI test", "Trimeter Audio", "", "1.0").unwrap();
+    let mut instance =
+        PluginInstance::<TestHost>::new(|_| TestShared, |_| (), &entry, PLUGIN_ID, &info)
+            .expect("instance");
+    let config = PluginAudioConfiguration {
+        sample_rate: 48_000.0,
+        min_frames_count: 1,
+        max_frames_count: 512,
+    };
+    let processor = instance.activate(|_, _| (), config).expect("activates");
+    let mut processor = processor.start_processing().expect("starts processing");
+
+    // Closed editor: nothing is published.
+    let before = published();
+    process_blocks(&mut processor, 50, 0);
+    assert_eq!(published(), before, "published while no editor was open");
+
+    let handle = instance.plugin_handle();
+    let gui: PluginGui = handle.get_extension().expect("gui extension");
+    let x11 = GuiConfiguration {
+        api_type: GuiApiType::X11,
+        is_floating: false,
+    };
+    assert!(gui.is_api_supported(&instance.plugin_handle(), x11));
+    gui.create(&instance.plugin_handle(), x11)
+        .expect("gui created");
+    let size = gui.get_size(&instance.plugin_handle()).expect("gui size");
+    assert!(size.width >= 800 && size.height >= 500, "{size:?}");
+    assert!(gui.can_resize(&instance.plugin_handle()));
+    // SAFETY: the parent window lives until the end of the test, after `destroy`.
+    unsafe {
+        gui.set_parent(
+            &instance.plugin_handle(),
+            Window::from_x11_handle(parent.into()),
+        )
+    }
+    .expect("embedded in the host window");
+    let _ = gui.show(&instance.plugin_handle());
+
+    // Open editor: every block is published, under the allocation guard.
+    let opened = published();
+    let blocks = 300;
+    process_blocks(&mut processor, blocks, 50 * 512);
+    let while_open = published() - opened;
+    assert_eq!(
+        while_open, blocks as u64,
+        "every block publishes while the editor is open"
+    );
+
+    gui.destroy(&instance.plugin_handle());
+    // Closed again: publishing stops.
+    let closed = published();
+    process_blocks(&mut processor, 100, 350 * 512);
+    assert_eq!(published(), closed, "published after the editor closed");
+
+    instance.deactivate(processor.stop_processing());
+    drop(instance);
+    drop(conn);
+}
