@@ -29,7 +29,8 @@ pub enum Command {
     /// mask. Integer PCM (FLAC included) gets TPDF dither (+-1 LSB triangular) from a fixed seed,
     /// so re-running gives bit-identical files; a gain of exactly 0 dB copies samples unchanged.
     /// MP3 and Ogg Vorbis are refused (re-encoding lossy audio is not gain staging).
-    /// Results that would reach 0 dBFS are refused unless --allow-clip. Each copy is written to a
+    /// Files with NaN or infinite samples are refused unless --allow-non-finite (which writes them
+    /// as zero). Results that would reach 0 dBFS are refused unless --allow-clip. Each copy is written to a
     /// hidden temporary file in DIR and renamed when complete, so an interrupted run never leaves a
     /// half-written file under the final name. Existing files in DIR are kept unless --force, and
     /// an input file is never overwritten.
