@@ -62,7 +62,7 @@ pub fn history_graph(
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Figure, true, "Level history"));
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, Color32::from_rgb(16, 17, 20));
-    let plot = Rect::from_min_max(rect.min + vec2(40.0, 8.0), rect.max - vec2(10.0, 20.0));
+    let plot = Rect::from_min_max(rect.min + vec2(40.0, 20.0), rect.max - vec2(10.0, 20.0));
     let y = |db: f32| plot.bottom() - history_y(db) * plot.height();
     for db in [-60.0f32, -48.0, -36.0, -24.0, -12.0, 0.0] {
         let gy = y(db);
@@ -164,10 +164,10 @@ pub fn history_graph(
     for (text, color) in legend.iter().rev() {
         let galley = painter.layout_no_wrap(text.to_string(), FontId::proportional(10.5), *color);
         lx -= galley.size().x;
-        painter.galley(pos2(lx, plot.top() + 2.0), galley, *color);
+        painter.galley(pos2(lx, rect.top() + 3.0), galley, *color);
         lx -= 6.0;
         painter.rect_filled(
-            Rect::from_min_size(pos2(lx - 8.0, plot.top() + 6.0), vec2(8.0, 3.0)),
+            Rect::from_min_size(pos2(lx - 8.0, rect.top() + 8.0), vec2(8.0, 3.0)),
             0.0,
             *color,
         );

@@ -161,29 +161,24 @@ pub fn vu_face(ui: &mut Ui, size: Vec2, face: &NeedleFace<'_>) {
         FontId::proportional((r * 0.16).clamp(14.0, 44.0)),
         theme::VU_INK,
     );
+    // The reference and the caption along the bottom, clear of the needle's sweep.
+    let bottom_y = inner.bottom() - inner.height() * 0.075;
     painter.text(
-        pos2(center_x, inner.top() + inner.height() * 0.845),
-        Align2::CENTER_CENTER,
+        pos2(inner.right() - 10.0, bottom_y),
+        Align2::RIGHT_BOTTOM,
         format!(
             "0 VU = {} dBFS",
             scale::format_unsigned_level(face.reference_dbfs)
         ),
-        FontId::proportional((r * 0.065).clamp(9.5, 17.0)),
-        theme::VU_INK.gamma_multiply(0.85),
+        FontId::proportional((r * 0.07).clamp(10.0, 18.0)),
+        theme::VU_INK,
     );
     painter.text(
-        pos2(inner.left() + 8.0, inner.bottom() - inner.height() * 0.07),
+        pos2(inner.left() + 10.0, bottom_y),
         Align2::LEFT_BOTTOM,
-        face.caption,
-        FontId::proportional((r * 0.06).clamp(9.5, 15.0)),
+        format!("{}  ·  IEC 60268-17", face.caption),
+        FontId::proportional((r * 0.055).clamp(9.0, 14.0)),
         theme::VU_INK.gamma_multiply(0.7),
-    );
-    painter.text(
-        pos2(inner.right() - 8.0, inner.bottom() - inner.height() * 0.07),
-        Align2::RIGHT_BOTTOM,
-        "IEC 60268-17",
-        FontId::proportional((r * 0.05).clamp(8.5, 13.0)),
-        theme::VU_INK.gamma_multiply(0.55),
     );
     // Needles: from the pivot (below the face) to just past the scale.
     for &(vu, color) in face.needles {
