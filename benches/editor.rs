@@ -3,7 +3,8 @@
 //! every frame draws new levels). Prints the median and the 90th percentile over many frames.
 //! Rendering on the GPU is not included (that is the driver's work, not ours).
 //!
-//! Run with `cargo bench --bench editor`.
+//! Run with `cargo bench --bench editor`; it also prints the CPU model. Under `cargo test` (no
+//! `--bench` argument) it runs a few frames of each case only, as a smoke test.
 
 use std::time::Instant;
 
@@ -18,6 +19,8 @@ use trimeter_meters::{EngineConfig, MeterEngine};
 
 const WARMUP_FRAMES: usize = 120;
 const FRAMES: usize = 1200;
+/// Frames per case under `cargo test`.
+const SMOKE_FRAMES: usize = 5;
 /// Audio between two frames at 60 frames per second and 48 kHz.
 const FRAMES_PER_GUI_FRAME: usize = 800;
 
@@ -41,7 +44,12 @@ impl Programme {
     }
 }
 
-fn run(settings: EditorSettings, pixels_per_point: f32) -> (f64, f64) {
+fn run(
+    settings: EditorSettings,
+    pixels_per_point: f32,
+    warmup: usize,
+    frames: usize,
+) -> (f64, f64) {
     let ctx = egui::Context::default();
     theme::apply(&ctx);
     let mut input = MeterEngine::new(EngineConfig::default());
@@ -60,9 +68,9 @@ fn run(settings: EditorSettings, pixels_per_point: f32) -> (f64, f64) {
     }
     let mut model = EditorModel::new(settings);
     let mut controls = RecordingControls::default();
-    let mut times = Vec::with_capacity(FRAMES);
+    let mut times = Vec::with_capacity(frames);
     let size = egui::vec2(DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1);
-    for frame in 0..WARMUP_FRAMES + FRAMES {
+    for frame in 0..warmup + frames {
         programme.block(&mut block);
         input.process(&[&block[0], &block[1]]);
         output.process(&[&block[0], &block[1]]);
@@ -96,7 +104,7 @@ fn run(settings: EditorSettings, pixels_per_point: f32) -> (f64, f64) {
         let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
         std::hint::black_box(primitives);
         let elapsed = start.elapsed().as_secs_f64();
-        if frame >= WARMUP_FRAMES {
+        if frame >= warmup {
             times.push(elapsed);
         }
     }
@@ -105,8 +113,27 @@ fn run(settings: EditorSettings, pixels_per_point: f32) -> (f64, f64) {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (warmup, frames) = if full {
+        (WARMUP_FRAMES, FRAMES)
+    } else {
+        (0, SMOKE_FRAMES)
+    };
+    if full {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        println!("CPU: {cpu}");
+    }
     println!(
-        "editor frame: build + layout + tessellation, {}x{} logical, median and p90 of {FRAMES} frames",
+        "editor frame: build + layout + tessellation, {}x{} logical, median and p90 of {frames} frames",
         DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1
     );
     for (name, settings, ppp) in [
@@ -121,7 +148,7 @@ fn main() {
             1.0,
         ),
     ] {
-        let (median, p90) = run(settings, ppp);
+        let (median, p90) = run(settings, ppp, warmup, frames);
         println!(
             "{name:>18}: median {:7.1} us, p90 {:7.1} us",
             median * 1e6,

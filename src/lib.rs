@@ -388,6 +388,62 @@ nice_export_vst3!(Trimeter);
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::settings::EditorSettings;
+    use nice_assert_no_alloc::assert_no_alloc;
+
+    #[test]
+    fn a_new_vu_reference_reaches_both_engines_without_allocating() {
+        let mut plugin = Trimeter::default();
+        assert_eq!(plugin.output_meters.config().vu_reference_dbfs, -18.0);
+        plugin.params.editor.set(EditorSettings {
+            vu_reference_dbfs: -8.0,
+            ..EditorSettings::default()
+        });
+        assert_no_alloc(|| plugin.apply_editor_requests());
+        assert_eq!(plugin.input_meters.config().vu_reference_dbfs, -8.0);
+        assert_eq!(plugin.output_meters.config().vu_reference_dbfs, -8.0);
+    }
+
+    #[test]
+    fn resets_from_the_editor_clear_the_meters_they_name() {
+        let mut plugin = Trimeter::default();
+        let loud = vec![0.9f32; 4800];
+        plugin.input_meters.process(&[&loud, &loud]);
+        plugin.output_meters.process(&[&loud, &loud]);
+        plugin.resets.request(ResetRequests::OUTPUT_SAMPLE_PEAK);
+        assert_no_alloc(|| plugin.apply_editor_requests());
+        let max = |m: &MeterEngine| m.snapshot().sample_peak.max_db[0];
+        assert_eq!(max(&plugin.output_meters), f32::NEG_INFINITY);
+        assert!(
+            max(&plugin.input_meters) > -1.0,
+            "the input was not asked for"
+        );
+        plugin.resets.request(ResetRequests::ALL);
+        assert_no_alloc(|| plugin.apply_editor_requests());
+        assert_eq!(max(&plugin.input_meters), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn the_history_records_while_the_editor_is_closed_and_nothing_is_published() {
+        let mut plugin = Trimeter::default();
+        assert!(!plugin.editor_state.is_open());
+        let peaks = ChannelPeaks {
+            sample: [0.5; MAX_CHANNELS],
+            true_peak: [0.5; MAX_CHANNELS],
+        };
+        let published = trimeter_published_frames();
+        assert_no_alloc(|| {
+            for _ in 0..20 {
+                plugin.record_history(4800, &peaks, &peaks);
+                plugin.publish(4800, &peaks, &peaks);
+            }
+        });
+        assert_eq!(plugin.history_readers.0.written(), 20);
+        assert_eq!(plugin.history_readers.1.written(), 20);
+        assert_eq!(trimeter_published_frames(), published);
+    }
+
     /// Every `assert_no_alloc` in this crate's tests (and nice-plug's guard around `process()`)
     /// only proves something if an allocation inside it really aborts. This test re-runs itself
     /// in a child process that allocates inside the guard and requires the child to die.
