@@ -12,10 +12,12 @@
 //! binds ([`Suggestion`]), and the noise-floor estimate that warns when a trim would bring hum or
 //! hiss up ([`noise_floor`]).
 
+mod measurement;
 pub mod noise_floor;
 pub mod presets;
 mod suggestion;
 
+pub use measurement::{StagingMeasures, StagingMeter, VuAverage, VU_SAMPLE_PERIOD_S};
 pub use suggestion::{Limit, Suggestion};
 
 /// Which measured average the target refers to.
