@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use trimeter_meters::ppm::PpmScale;
+use trimeter_meters::staging::presets::{preset, Preset, PRESETS};
 use trimeter_meters::staging::{AverageMeasure, PeakMeasure, StagingTarget};
 use trimeter_meters::true_peak::TruePeakMode;
 use trimeter_meters::vu::VU_REFERENCE_RANGE_DBFS;
@@ -99,10 +100,21 @@ pub struct MeterOptions {
     /// The PPM ballistics (IEC 60268-10 type I "din"/"nordic", type II "bbc"/"ebu").
     #[arg(long, value_enum, default_value_t = PpmArg::Bbc)]
     pub ppm: PpmArg,
+    /// A named target: its average target, measure, ceiling and peak measure, each of which
+    /// --target, --average, --ceiling and --peak override. Without it: -18 dBFS AES17 RMS with a
+    /// -6 dBFS sample-peak ceiling (the tracking preset).
+    ///
+    /// tracking, mix-bus: -18 dBFS RMS, -6 dBFS sample peak.
+    /// k20, k14, k12: -20 / -14 / -12 dBFS RMS (the K-System zeros), -1 dBTP.
+    /// streaming: -14 LUFS, -1 dBTP.  r128: -23 LUFS, -1 dBTP.  a85: -24 LKFS, -2 dBTP.
+    /// podcast: -16 LUFS, -1 dBTP.  kick-bass: -18 dBFS RMS, -12 dBFS sample peak.
+    /// vocals: -18 dBFS RMS, -10 dBFS sample peak.  drum-bus: -18 dBFS RMS, -6 dBFS sample peak.
+    #[arg(long, value_name = "NAME", value_parser = parse_preset, verbatim_doc_comment)]
+    pub preset: Option<&'static Preset>,
     /// The level the average should reach after the suggested trim, in dBFS (LUFS with
-    /// --average lufs).
-    #[arg(long, value_name = "DB", default_value_t = -18.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
-    pub target: f32,
+    /// --average lufs). Default -18, or the preset's.
+    #[arg(long, value_name = "DB", allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub target: Option<f32>,
     /// Which average --target refers to.
     ///
     /// rms: AES17 RMS (a sine's RMS reads like its peak) over the non-silent part.
@@ -111,31 +123,38 @@ pub struct MeterOptions {
     /// below the mean deflection of the rest, are left out (so the measure moves with the gain);
     /// the rest are averaged as deflection (linear amplitude, as the needle's scale is).
     /// lufs: integrated loudness (ITU-R BS.1770 / EBU R 128).
-    #[arg(long, value_enum, default_value_t = AverageArg::Rms, verbatim_doc_comment)]
-    pub average: AverageArg,
+    /// Default rms, or the preset's.
+    #[arg(long, value_enum, verbatim_doc_comment)]
+    pub average: Option<AverageArg>,
     /// The level no peak may exceed after the suggested trim, in dBFS (dBTP with --peak true).
-    #[arg(long, value_name = "DB", default_value_t = -6.0, allow_hyphen_values = true, value_parser = parse_finite_db)]
-    pub ceiling: f32,
+    /// Default -6, or the preset's.
+    #[arg(long, value_name = "DB", allow_hyphen_values = true, value_parser = parse_finite_db)]
+    pub ceiling: Option<f32>,
     /// Which peak --ceiling refers to: sample peak or true peak (ITU-R BS.1770 Annex 2).
-    #[arg(long, value_enum, default_value_t = PeakArg::Sample)]
-    pub peak: PeakArg,
+    /// Default sample, or the preset's.
+    #[arg(long, value_enum)]
+    pub peak: Option<PeakArg>,
 }
 
 impl MeterOptions {
-    /// The staging target these options describe.
+    /// The staging target these options describe: the preset (or the default target) with
+    /// every field given on the command line in its place.
     pub fn staging_target(&self) -> StagingTarget {
+        let base = self
+            .preset
+            .map_or_else(StagingTarget::default, |p| p.target);
         StagingTarget {
-            target_db: self.target,
-            average: match self.average {
+            target_db: self.target.unwrap_or(base.target_db),
+            average: self.average.map_or(base.average, |a| match a {
                 AverageArg::Rms => AverageMeasure::Rms,
                 AverageArg::Vu => AverageMeasure::Vu,
                 AverageArg::Lufs => AverageMeasure::Lufs,
-            },
-            ceiling_db: self.ceiling,
-            peak: match self.peak {
+            }),
+            ceiling_db: self.ceiling.unwrap_or(base.ceiling_db),
+            peak: self.peak.map_or(base.peak, |p| match p {
                 PeakArg::Sample => PeakMeasure::Sample,
                 PeakArg::True => PeakMeasure::True,
-            },
+            }),
         }
     }
 
@@ -200,6 +219,17 @@ pub enum PeakArg {
     Sample,
     /// True peak.
     True,
+}
+
+/// A preset by name (the meters crate's table, shared with the plugin).
+fn parse_preset(text: &str) -> Result<&'static Preset, String> {
+    preset(text).ok_or_else(|| {
+        let names: Vec<&str> = PRESETS.iter().map(|p| p.id).collect();
+        format!(
+            "'{text}' is not a preset; the presets are {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// A finite dB value.

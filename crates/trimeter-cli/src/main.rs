@@ -125,11 +125,12 @@ fn run_analyze(args: &AnalyzeArgs) -> u8 {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let preset_id = args.meter.preset.map(|p| p.id);
     let reports: Vec<FileReport> = args
         .files
         .iter()
         .zip(&results)
-        .map(|(p, r)| FileReport::new(p, r, args.true_peak.mode()))
+        .map(|(p, r)| FileReport::new(p, r, args.true_peak.mode(), preset_id))
         .collect();
     for report in &reports {
         if let Some(count) = report.non_finite_samples.filter(|&n| n > 0) {

@@ -89,6 +89,11 @@ pub struct FileReport {
     pub plr_lu: Option<f32>,
     /// `min(target - average, ceiling - peak)`, in dB.
     pub suggested_trim_db: Option<f32>,
+    /// Which limit gives the suggested trim: "average" (the target) or "ceiling" (the peaks);
+    /// null when there is no suggestion.
+    pub suggested_trim_reason: Option<&'static str>,
+    /// The `--preset` the target came from (before any override), or null.
+    pub preset: Option<&'static str>,
     /// With `--timeline`: one entry every MS milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineReport>>,
@@ -137,6 +142,7 @@ impl FileReport {
         path: &Path,
         result: &Result<Analysis, String>,
         true_peak_mode: TruePeakMode,
+        preset: Option<&'static str>,
     ) -> Self {
         let path = path.display().to_string();
         match result {
@@ -163,6 +169,8 @@ impl FileReport {
                     loudness_range_lu: level(s.loudness_range_lu),
                     plr_lu: level(s.plr_lu),
                     suggested_trim_db: a.suggested_trim_db.and_then(level),
+                    suggested_trim_reason: a.suggestion.map(|s| s.limit.as_str()),
+                    preset,
                     timeline: a
                         .timeline
                         .as_ref()
@@ -190,6 +198,8 @@ impl FileReport {
                 loudness_range_lu: None,
                 plr_lu: None,
                 suggested_trim_db: None,
+                suggested_trim_reason: None,
+                preset,
                 timeline: None,
             },
         }
@@ -221,7 +231,7 @@ fn cell(value: Option<f32>, silent_is_inf: bool) -> String {
 
 /// The human table: one aligned row per file, failures listed below it.
 pub fn table(reports: &[FileReport]) -> String {
-    const HEADER: [&str; 13] = [
+    const HEADER: [&str; 14] = [
         "file",
         "peak dBFS",
         "TP dBTP",
@@ -233,10 +243,11 @@ pub fn table(reports: &[FileReport]) -> String {
         "S max",
         "PLR LU",
         "trim dB",
+        "limit",
         "non-finite",
         "duration",
     ];
-    let mut rows: Vec<[String; 13]> = Vec::new();
+    let mut rows: Vec<[String; 14]> = Vec::new();
     let mut failures = Vec::new();
     for r in reports {
         if !r.ok {
@@ -269,6 +280,7 @@ pub fn table(reports: &[FileReport]) -> String {
             loudness(r.plr_lu, false),
             r.suggested_trim_db
                 .map_or("-".into(), |t| one_decimal(t, true)),
+            r.suggested_trim_reason.unwrap_or("-").to_string(),
             r.non_finite_samples.unwrap_or(0).to_string(),
             format!("{}:{:04.1}", (duration / 60.0).floor(), duration % 60.0),
         ]);
