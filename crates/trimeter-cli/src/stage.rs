@@ -67,7 +67,7 @@ impl StageReport {
 
     /// One human-readable line.
     pub fn line(&self) -> String {
-        match (&self.error, &self.output) {
+        let line = match (&self.error, &self.output) {
             (Some(error), _) => format!("{}: error: {error}", self.path),
             (None, Some(output)) => format!(
                 "{} -> {}: {:+.2} dB, peak {} dBFS, {}{}",
@@ -80,7 +80,10 @@ impl StageReport {
                 if self.dithered { ", TPDF dither" } else { "" }
             ),
             (None, None) => format!("{}: nothing written", self.path),
-        }
+        };
+        // Names (and errors quoting them) can hold control characters: never send those to a
+        // terminal raw.
+        crate::report::escape_control(&line)
     }
 }
 

@@ -44,7 +44,8 @@ const SINE_MEAN_ABS_PER_PEAK: f64 = 2.0 / std::f64::consts::PI;
 /// Settings of a [`VuMeter`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VuConfig {
-    /// 0 VU is a sine whose peak is at this level in dBFS; clamped to -24..=-8 dBFS.
+    /// 0 VU is a sine whose peak is at this level in dBFS; held inside
+    /// [`VU_REFERENCE_RANGE_DBFS`] (-40..=0 dBFS).
     pub reference_dbfs: f32,
 }
 
@@ -78,7 +79,7 @@ impl Default for VuReading {
 /// VU meter with IEC 60268-17 ballistics.
 #[derive(Clone, Debug)]
 pub struct VuMeter {
-    /// The reference, as clamped.
+    /// The reference in effect (inside [`VU_REFERENCE_RANGE_DBFS`]).
     config: VuConfig,
     /// Prepared channel count.
     channels: usize,
