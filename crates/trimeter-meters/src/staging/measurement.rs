@@ -187,8 +187,7 @@ impl StagingMeter {
                     .unwrap_or(usize::MAX);
                 end = end.min(offset.saturating_add(until.max(1)));
             }
-            let mut views: [&[f32]; crate::meter::MAX_CHANNELS] =
-                [&[]; crate::meter::MAX_CHANNELS];
+            let mut views: [&[f32]; crate::meter::MAX_CHANNELS] = [&[]; crate::meter::MAX_CHANNELS];
             for (view, channel) in views.iter_mut().zip(block) {
                 *view = channel.get(offset..end).unwrap_or(&[]);
             }
@@ -242,9 +241,9 @@ impl StagingMeter {
     pub fn peak_db(&self, measure: PeakMeasure) -> f32 {
         match (measure, &self.precise_true_peak) {
             (PeakMeasure::Sample, _) => self.engine.summary().sample_peak_dbfs,
-            (PeakMeasure::True, Some(meter)) => {
-                meter.read().max_over_channels(self.engine.config().channels)
-            }
+            (PeakMeasure::True, Some(meter)) => meter
+                .read()
+                .max_over_channels(self.engine.config().channels),
             (PeakMeasure::True, None) => self.engine.summary().true_peak_dbtp,
         }
     }
@@ -297,7 +296,11 @@ mod tests {
                 // The VU mean includes the needle's rise and return around the pause (within
                 // 20 dB of the mean, so the relative gate keeps them): a little lower than the
                 // steady reading, so a little more trim.
-                let tolerance = if average == AverageMeasure::Vu { 0.5 } else { 0.1 };
+                let tolerance = if average == AverageMeasure::Vu {
+                    0.5
+                } else {
+                    0.1
+                };
                 assert!((trim - 6.0).abs() < tolerance, "{rate} {average:?}: {trim}");
                 assert_eq!(
                     split.suggestion(&target).map(|s| s.trim_db),
