@@ -12,6 +12,7 @@
 //! binds ([`Suggestion`]), and the noise-floor estimate that warns when a trim would bring hum or
 //! hiss up ([`noise_floor`]).
 
+pub mod learn;
 mod measurement;
 pub mod noise_floor;
 pub mod presets;
