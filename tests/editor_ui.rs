@@ -133,7 +133,7 @@ fn harness(model: EditorModel, pixels_per_point: f32) -> Harness<'static, State>
 
 fn snapshot_options() -> SnapshotOptions {
     // Software and GPU rasterizers differ in antialiasing by a few levels on edges.
-    SnapshotOptions::new().threshold(2.0).max_failed_pixels(400)
+    SnapshotOptions::new().threshold(1.0).max_failed_pixels(150)
 }
 
 #[test]

@@ -71,9 +71,15 @@ pub fn vu_face(ui: &mut Ui, size: Vec2, face: &NeedleFace<'_>) {
     painter.rect_filled(rect, 6.0, Color32::from_rgb(12, 12, 12));
     let inner = rect.shrink(5.0);
     painter.rect_filled(inner, 4.0, theme::VU_FACE);
+    // The arc's labels reach about 0.97 radius above the pivot: put them 8 % below the top
+    // edge. A wide face has its pivot below the face, a narrow one inside it.
+    let radius = (inner.height() * 0.98).min(inner.width() * 0.62);
     let geometry = Face {
-        pivot: pos2(inner.center().x, inner.bottom() + inner.height() * 0.22),
-        radius: (inner.height() * 0.98).min(inner.width() * 0.62),
+        pivot: pos2(
+            inner.center().x,
+            inner.top() + inner.height() * 0.08 + radius * 0.97,
+        ),
+        radius,
     };
     let r = geometry.radius;
     let arc_points = |from: f32, to: f32, radius: f32| -> Vec<Pos2> {
@@ -155,7 +161,10 @@ pub fn vu_face(ui: &mut Ui, size: Vec2, face: &NeedleFace<'_>) {
     );
     let center_x = inner.center().x;
     painter.text(
-        pos2(center_x, inner.top() + inner.height() * 0.70),
+        pos2(
+            center_x,
+            (inner.top() + inner.height() * 0.70).min(geometry.pivot.y - r * 0.42),
+        ),
         Align2::CENTER_CENTER,
         "VU",
         FontId::proportional((r * 0.16).clamp(14.0, 44.0)),
@@ -186,12 +195,17 @@ pub fn vu_face(ui: &mut Ui, size: Vec2, face: &NeedleFace<'_>) {
         let base = geometry.point(vu, r * 0.25);
         painter.line_segment([base, tip], Stroke::new(1.8, color));
     }
-    // The pivot's cover along the bottom edge.
-    let cover = Rect::from_min_max(
-        pos2(inner.left(), inner.bottom() - inner.height() * 0.06),
-        inner.max,
-    );
-    painter.rect_filled(cover, 0.0, Color32::from_rgb(40, 38, 34));
+    // The pivot's cover: a cap when the pivot is on the face, a strip along the bottom edge
+    // when it is below.
+    if inner.contains(geometry.pivot) {
+        painter.circle_filled(geometry.pivot, r * 0.06, Color32::from_rgb(40, 38, 34));
+    } else {
+        let cover = Rect::from_min_max(
+            pos2(inner.left(), inner.bottom() - inner.height() * 0.06),
+            inner.max,
+        );
+        painter.rect_filled(cover, 0.0, Color32::from_rgb(40, 38, 34));
+    }
 }
 
 /// Large horizontal VU bars (the needle source "Large VU bars"), one per reading.
