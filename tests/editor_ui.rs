@@ -211,6 +211,40 @@ fn dragging_the_makeup_knob_is_one_gesture_and_shift_is_finer() {
 }
 
 #[test]
+fn the_mouse_wheel_steps_half_a_db_and_a_tenth_with_shift() {
+    for (modifiers, expected_db) in [(egui::Modifiers::NONE, 4.5), (egui::Modifiers::SHIFT, 4.1)] {
+        let mut h = harness(synthetic_model(EditorSettings::default()), 1.0);
+        h.run();
+        let center = h
+            .get_by_role_and_label(Role::Slider, "Input Trim")
+            .rect()
+            .center();
+        h.hover_at(center);
+        h.run();
+        h.event(egui::Event::ModifiersChanged(modifiers));
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Line,
+            delta: egui::vec2(0.0, 1.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers,
+        });
+        // egui animates wheel scrolling for a few frames: step through them.
+        h.run_steps(15);
+        let state = h.state();
+        assert_eq!(
+            state.controls.calls,
+            [
+                ParamCall::Begin(GainParam::Trim),
+                ParamCall::Set(GainParam::Trim, expected_db),
+                ParamCall::End(GainParam::Trim),
+            ],
+            "{modifiers:?}"
+        );
+    }
+}
+
+#[test]
 fn typing_a_value_sets_it_in_one_gesture() {
     let mut h = harness(synthetic_model(EditorSettings::default()), 1.0);
     h.run();
