@@ -175,7 +175,12 @@ impl NiceEguiApp for TrimeterEditor {
             let size = self.links.state.logical_size();
             let (w, h) = settings.window_size;
             if (size.width - w).abs() > 1.0 || (size.height - h).abs() > 1.0 {
-                ui.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h)));
+                // egui-baseview multiplies an inner size in points by the zoom factor.
+                let zoom = zoom.max(0.1);
+                ui.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(
+                    w / zoom,
+                    h / zoom,
+                )));
             }
         }
         let Some(gui_context) = self.gui_context.clone() else {
@@ -198,6 +203,11 @@ impl NiceEguiApp for TrimeterEditor {
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
+        // The window reports its opening size before the first frame; persisting that would
+        // overwrite the size the first frame is about to restore.
+        if self.restore_window {
+            return;
+        }
         let settings = EditorSettings {
             window_size: (
                 new_size.logical.width as f32,
@@ -209,6 +219,9 @@ impl NiceEguiApp for TrimeterEditor {
     }
 
     fn zoom_factor_changed(&mut self, zoom_factor: f32) {
+        if self.restore_window {
+            return;
+        }
         let settings = EditorSettings {
             zoom: zoom_factor,
             ..self.links.params.editor.get()
