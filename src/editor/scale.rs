@@ -257,14 +257,15 @@ pub fn bar_scale(settings: &EditorSettings) -> BarScale {
 /// PPM faces (IEC 60268-10 and the broadcasters' scales it lists; marks and their dBFS levels
 /// from the meters crate, `ppm::scale`, under EBU R68 alignment, 0 dBu = -18 dBFS). Values are in
 /// dBFS; the labels are the scale's own. DIN 45406 runs -50..+5 dB, Nordic N9 -36..+9 dB with
-/// "TEST" at 0, BBC marks 1 to 7 (4 = alignment), EBU -12..+12 dB with "TEST" at 0. The red zone
-/// starts at the permitted maximum level (-9 dBFS; BBC mark 6, -10 dBFS).
+/// "TEST" at 0, BBC marks 1 to 7 (4 = alignment; 4 dB apart, 6 dB between marks 1 and 2), EBU
+/// -12..+12 dB with "TEST" at 0. The red zone starts at the permitted maximum level (-9 dBFS;
+/// BBC mark 6, -10 dBFS).
 pub fn ppm_scale(scale: PpmScale) -> BarScale {
     let (name, bottom, top, over_from) = match scale {
         PpmScale::Din => ("PPM DIN", -59.0, -4.0, -9.0),
         PpmScale::Nordic => ("PPM Nordic", -54.0, -9.0, -9.0),
-        // Mark 0 (rest) to mark 7.5.
-        PpmScale::Bbc => ("PPM BBC", -34.0, -4.0, -10.0),
+        // Rest (one 6 dB step below mark 1, as marks 1 and 2 are 6 dB apart) to mark 7.5.
+        PpmScale::Bbc => ("PPM BBC", -38.0, -4.0, -10.0),
         PpmScale::Ebu => ("PPM EBU", -30.0, -6.0, -9.0),
     };
     BarScale {

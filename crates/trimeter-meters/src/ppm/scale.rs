@@ -9,8 +9,9 @@
 //!   strict 0 dBu = -18 dBFS mapping the analogue +6 dBu would be -12 dBFS; we follow the digital
 //!   broadcast practice, in which the DIN 0 dB and the EBU/Nordic PML coincide.
 //! - Nordic N9: 0 dB ("TEST") = alignment = -18 dBFS; +9 dB = PML.
-//! - BBC: marks 1 to 7, exactly 4 dB apart; mark 4 = alignment = -18 dBFS; mark 6 = PML of the
-//!   BBC (+8 dBu) = -10 dBFS.
+//! - BBC (IEC 60268-10 Type IIa): marks 1 to 7, 4 dB apart except 6 dB between marks 1 and 2;
+//!   mark 4 = alignment = -18 dBFS; mark 6 = PML of the BBC (+8 dBu) = -10 dBFS; mark 1 = -14 dBu
+//!   = -32 dBFS.
 //! - EBU (IEC 60268-10 Type IIb): 0 dB ("TEST") = alignment = -18 dBFS; +9 dB = PML.
 
 use super::{PpmScale, PpmType};
@@ -21,8 +22,14 @@ pub const ALIGNMENT_DBFS: f32 = -18.0;
 /// EBU R68 / ITU-R BS.645: permitted maximum level, 9 dB above alignment, in dBFS.
 pub const PERMITTED_MAXIMUM_DBFS: f32 = -9.0;
 
-/// dB per BBC mark.
+/// dB per BBC mark from mark 2 up.
 const BBC_DB_PER_MARK: f32 = 4.0;
+
+/// dB between BBC marks 1 and 2 (and per mark below mark 2).
+const BBC_DB_BELOW_MARK_2: f32 = 6.0;
+
+/// BBC mark 2 in dBFS: two marks below alignment.
+const BBC_MARK_2_DBFS: f32 = ALIGNMENT_DBFS - 2.0 * BBC_DB_PER_MARK;
 
 const DIN_MARKS: [(f32, &str); 9] = [
     (-59.0, "-50"),
@@ -49,7 +56,7 @@ const NORDIC_MARKS: [(f32, &str); 9] = [
 ];
 
 const BBC_MARKS: [(f32, &str); 7] = [
-    (-30.0, "1"),
+    (-32.0, "1"),
     (-26.0, "2"),
     (-22.0, "3"),
     (-18.0, "4"),
@@ -91,7 +98,8 @@ impl PpmScale {
         match self {
             Self::Din => dbfs - PERMITTED_MAXIMUM_DBFS,
             Self::Nordic | Self::Ebu => dbfs - ALIGNMENT_DBFS,
-            Self::Bbc => 4.0 + (dbfs - ALIGNMENT_DBFS) / BBC_DB_PER_MARK,
+            Self::Bbc if dbfs >= BBC_MARK_2_DBFS => 4.0 + (dbfs - ALIGNMENT_DBFS) / BBC_DB_PER_MARK,
+            Self::Bbc => 2.0 + (dbfs - BBC_MARK_2_DBFS) / BBC_DB_BELOW_MARK_2,
         }
     }
 
@@ -100,7 +108,8 @@ impl PpmScale {
         match self {
             Self::Din => value + PERMITTED_MAXIMUM_DBFS,
             Self::Nordic | Self::Ebu => value + ALIGNMENT_DBFS,
-            Self::Bbc => (value - 4.0) * BBC_DB_PER_MARK + ALIGNMENT_DBFS,
+            Self::Bbc if value >= 2.0 => (value - 4.0) * BBC_DB_PER_MARK + ALIGNMENT_DBFS,
+            Self::Bbc => (value - 2.0) * BBC_DB_BELOW_MARK_2 + BBC_MARK_2_DBFS,
         }
     }
 
@@ -147,6 +156,11 @@ mod tests {
         }
         assert_eq!(PpmScale::Bbc.from_dbfs(-18.0), 4.0);
         assert_eq!(PpmScale::Bbc.from_dbfs(-10.0), 6.0);
+        // 6 dB between marks 1 and 2, 4 dB between the others (IEC 60268-10 Type IIa).
+        assert_eq!(PpmScale::Bbc.from_dbfs(-26.0), 2.0);
+        assert_eq!(PpmScale::Bbc.from_dbfs(-32.0), 1.0);
+        assert_eq!(PpmScale::Bbc.from_dbfs(-29.0), 1.5);
+        assert_eq!(PpmScale::Bbc.to_dbfs(1.5), -29.0);
         assert_eq!(PpmScale::Ebu.from_dbfs(-18.0), 0.0);
         assert_eq!(PpmScale::Nordic.from_dbfs(-18.0), 0.0);
         assert_eq!(PpmScale::Din.from_dbfs(-9.0), 0.0);
