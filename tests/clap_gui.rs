@@ -7,10 +7,12 @@
 //!
 //! Needs `Xvfb` (the README's apt line installs it) and Mesa's software OpenGL.
 
+#[path = "common/xvfb.rs"]
+mod xvfb;
+
 use std::ffi::CStr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clack_extensions::gui::{
     GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
@@ -18,6 +20,7 @@ use clack_extensions::gui::{
 use clack_host::prelude::*;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+use xvfb::Xvfb;
 
 struct TestHost;
 struct TestShared;
@@ -65,43 +68,6 @@ fn plugin_path() -> PathBuf {
     let path = exe.parent().expect("deps dir").join("libtrimeter.so");
     assert!(path.exists(), "{} not built", path.display());
     path
-}
-
-/// A private X server for the test's lifetime.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Self {
-        // A display number unlikely to be in use: from the process id.
-        let number = 200 + std::process::id() % 500;
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts (apt-get install xvfb)");
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "Xvfb did not come up on {display}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, display }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Processes `blocks` blocks of 512 frames of a -12 dBFS stereo sine.
@@ -158,7 +124,7 @@ fn process_blocks(
 
 #[test]
 fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() {
-    let xvfb = Xvfb::start();
+    let xvfb = Xvfb::start(1280, 800);
     // SAFETY: this test binary runs this one test; nothing else reads the environment now.
     unsafe { std::env::set_var("DISPLAY", &xvfb.display) };
 

@@ -8,9 +8,14 @@
 //! its own Xvfb and jackd, and needs the README's apt packages (xvfb, jackd2, imagemagick,
 //! libgl1-mesa-dri).
 
+#[path = "common/xvfb.rs"]
+mod xvfb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use xvfb::Xvfb;
 
 /// Children that are killed when the test ends, however it ends.
 struct Children(Vec<(String, Child)>);
@@ -117,16 +122,11 @@ fn distinct_colours(image: &image::RgbaImage) -> usize {
 fn the_standalone_window_shows_moving_meters_fed_by_jack() {
     let standalone = build_standalone();
     let id = std::process::id();
-    let display = format!(":{}", 700 + id % 200);
+    // Declared first, so it is dropped (killed) after every client of it.
+    let xvfb = Xvfb::start(1100, 720);
+    let display = xvfb.display.clone();
     let server = format!("trimeter-test-{id}");
     let mut children = Children(Vec::new());
-
-    children.spawn(
-        "Xvfb",
-        Command::new("Xvfb").args([&display, "-screen", "0", "1100x720x24", "-nolisten", "tcp"]),
-    );
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{}", &display[1..]));
-    wait_for("Xvfb", Duration::from_secs(20), || socket.exists());
 
     children.spawn(
         "jackd",
