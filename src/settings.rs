@@ -157,6 +157,8 @@ pub struct EditorSettings {
     pub vu_reference_dbfs: f32,
     /// What the needle shows.
     pub needle_source: NeedleSource,
+    /// The VU face's percentage scale (IEC 60268-17: 100 % = 0 VU) under the VU scale.
+    pub vu_percent_scale: bool,
     /// How much history the graph shows.
     pub history_length: HistoryLength,
     /// The numeric readouts show the input instead of the output.
@@ -176,6 +178,7 @@ impl Default for EditorSettings {
             loudness_relative: false,
             vu_reference_dbfs: -18.0,
             needle_source: NeedleSource::default(),
+            vu_percent_scale: true,
             history_length: HistoryLength::default(),
             readouts_show_input: false,
             window_size: DEFAULT_WINDOW_SIZE,
@@ -255,6 +258,7 @@ impl EditorSettings {
             loudness_relative: field(value, "loudness_relative", d.loudness_relative),
             vu_reference_dbfs: field(value, "vu_reference_dbfs", d.vu_reference_dbfs),
             needle_source: field(value, "needle_source", d.needle_source),
+            vu_percent_scale: field(value, "vu_percent_scale", d.vu_percent_scale),
             history_length: field(value, "history_length", d.history_length),
             readouts_show_input: field(value, "readouts_show_input", d.readouts_show_input),
             window_size: field(value, "window_size", d.window_size),
@@ -364,6 +368,7 @@ mod tests {
             loudness_relative: true,
             vu_reference_dbfs: -20.0,
             needle_source: NeedleSource::OutputLeftRight,
+            vu_percent_scale: false,
             history_length: HistoryLength::TenMinutes,
             readouts_show_input: true,
             window_size: (1200.0, 800.0),

@@ -450,3 +450,20 @@ fn the_non_finite_badge_shows_the_count() {
     h.run();
     h.get_by_label("12 non-finite input samples replaced");
 }
+
+#[test]
+fn the_vu_percent_scale_toggles_and_persists() {
+    let mut h = harness(synthetic_model(EditorSettings::default()), 1.0);
+    h.run();
+    assert!(h.state().model.settings.vu_percent_scale, "on by default");
+    h.get_by_label("VU %").click();
+    h.run();
+    let model = &mut h.state_mut().model;
+    assert!(!model.settings.vu_percent_scale);
+    let params = TrimeterParams::default();
+    commit(model, &params.editor, &ResetRequests::default());
+    let saved = params.serialize_fields();
+    let loaded = TrimeterParams::default();
+    loaded.deserialize_fields(&saved);
+    assert!(!loaded.editor.get().vu_percent_scale);
+}

@@ -55,6 +55,8 @@ pub struct NeedleFace<'a> {
     pub reference_dbfs: f32,
     /// The average-target band in VU, shaded on the arc.
     pub target_band_vu: (f32, f32),
+    /// Draw the percentage scale under the VU scale.
+    pub percent_scale: bool,
 }
 
 /// Draws a VU face filling `size`.
@@ -131,34 +133,36 @@ pub fn vu_face(ui: &mut Ui, size: Vec2, face: &NeedleFace<'_>) {
             );
         }
     }
-    // The percentage scale, inside the arc (IEC 60268-17: 100 % = 0 VU).
+    // The percentage scale, inside the arc (IEC 60268-17: 100 % = 0 VU), when asked for.
     let pct_r = scale_r - r * 0.05;
-    let pct_font = FontId::proportional((r * 0.055).clamp(8.5, 15.0));
-    for &(vu, label) in &VU_PERCENT_MARKS {
-        painter.line_segment(
-            [
-                geometry.point(vu, pct_r),
-                geometry.point(vu, pct_r - r * 0.035),
-            ],
-            Stroke::new(1.0, theme::VU_INK),
-        );
-        if label != "10" {
-            painter.text(
-                geometry.point(vu, pct_r - r * 0.08),
-                Align2::CENTER_CENTER,
-                label,
-                pct_font.clone(),
-                theme::VU_INK.gamma_multiply(0.75),
+    if face.percent_scale {
+        let pct_font = FontId::proportional((r * 0.055).clamp(8.5, 15.0));
+        for &(vu, label) in &VU_PERCENT_MARKS {
+            painter.line_segment(
+                [
+                    geometry.point(vu, pct_r),
+                    geometry.point(vu, pct_r - r * 0.035),
+                ],
+                Stroke::new(1.0, theme::VU_INK),
             );
+            if label != "10" {
+                painter.text(
+                    geometry.point(vu, pct_r - r * 0.08),
+                    Align2::CENTER_CENTER,
+                    label,
+                    pct_font.clone(),
+                    theme::VU_INK.gamma_multiply(0.75),
+                );
+            }
         }
+        painter.text(
+            geometry.point(1.9, pct_r - r * 0.085),
+            Align2::CENTER_CENTER,
+            "%",
+            pct_font.clone(),
+            theme::VU_INK.gamma_multiply(0.75),
+        );
     }
-    painter.text(
-        geometry.point(1.9, pct_r - r * 0.085),
-        Align2::CENTER_CENTER,
-        "%",
-        pct_font.clone(),
-        theme::VU_INK.gamma_multiply(0.75),
-    );
     let center_x = inner.center().x;
     painter.text(
         pos2(

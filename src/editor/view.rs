@@ -108,6 +108,8 @@ fn toolbar(ui: &mut Ui, model: &mut EditorModel) {
                     ui.selectable_value(&mut s.needle_source, n, n.name());
                 }
             });
+        ui.checkbox(&mut s.vu_percent_scale, "VU %")
+            .on_hover_text("The percentage scale on the VU face (100 % = 0 VU)");
         egui::ComboBox::from_label("History")
             .selected_text(s.history_length.name())
             .show_ui(ui, |ui| {
@@ -261,6 +263,7 @@ fn needle_area(ui: &mut Ui, model: &EditorModel, size: egui::Vec2) {
                         },
                         reference_dbfs: settings.vu_reference_dbfs,
                         target_band_vu: band,
+                        percent_scale: settings.vu_percent_scale,
                     },
                 );
             });
@@ -279,6 +282,7 @@ fn needle_area(ui: &mut Ui, model: &EditorModel, size: egui::Vec2) {
                             caption,
                             reference_dbfs: settings.vu_reference_dbfs,
                             target_band_vu: band,
+                            percent_scale: settings.vu_percent_scale,
                         },
                     );
                 }
