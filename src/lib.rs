@@ -41,6 +41,16 @@ pub extern "C" fn trimeter_published_frames() -> u64 {
     PUBLISHED_FRAMES.load(Ordering::Relaxed)
 }
 
+/// Repaints requested from an editor, by every instance in this process: the GUI host test
+/// checks the cap of [`MAX_REPAINTS_PER_S`] per second of audio with it.
+static REPAINT_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// [`REPAINT_REQUESTS`], for a host (or test) that loaded this library. Exported unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_repaint_requests() -> u64 {
+    REPAINT_REQUESTS.load(Ordering::Relaxed)
+}
+
 /// The plugin instance.
 pub struct Trimeter {
     params: Arc<TrimeterParams>,
@@ -353,6 +363,7 @@ impl Trimeter {
         let min_frames = (self.sample_rate / MAX_REPAINTS_PER_S) as u64;
         if self.repaint_due && self.frames_since_repaint >= min_frames {
             self.repaint.request_repaint();
+            REPAINT_REQUESTS.fetch_add(1, Ordering::Relaxed);
             self.repaint_due = false;
             self.frames_since_repaint = 0;
         }

@@ -155,15 +155,16 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
     // The same library again, for its diagnostic publish counter (same handle, same statics).
     // SAFETY: as above; the symbol is `extern "C" fn() -> u64`.
     let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
-    let published = || -> u64 {
-        // SAFETY: the symbol's signature is fixed in src/lib.rs.
+    let counter = |name: &[u8]| -> u64 {
+        // SAFETY: the symbols' signature is fixed in src/lib.rs.
         unsafe {
-            let f: libloading::Symbol<extern "C" fn() -> u64> = library
-                .get(b"trimeter_published_frames")
-                .expect("counter symbol");
+            let f: libloading::Symbol<extern "C" fn() -> u64> =
+                library.get(name).expect("counter symbol");
             f()
         }
     };
+    let published = || counter(b"trimeter_published_frames");
+    let repaints = || counter(b"trimeter_repaint_requests");
     let info = HostInfo::new("Trimeter GUI test", "Trimeter Audio", "", "1.0").unwrap();
     let mut instance =
         PluginInstance::<TestHost>::new(|_| TestShared, |_| (), &entry, PLUGIN_ID, &info)
@@ -205,6 +206,7 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
 
     // Open editor: every block is published, under the allocation guard.
     let opened = published();
+    let repaints_before = repaints();
     let blocks = 300;
     process_blocks(&mut processor, blocks, 50 * 512);
     let while_open = published() - opened;
@@ -212,12 +214,29 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
         while_open, blocks as u64,
         "every block publishes while the editor is open"
     );
+    // Repaints: at most 60 per second of audio (3.2 s here), however fast the host runs the
+    // blocks; the moving meters ask for one whenever the cap allows.
+    let audio_s = (blocks * 512) as f64 / 48_000.0;
+    let requested = repaints() - repaints_before;
+    assert!(
+        requested as f64 <= 60.0 * audio_s + 1.0,
+        "{requested} repaints in {audio_s} s of audio"
+    );
+    assert!(
+        requested as f64 >= 0.75 * 60.0 * audio_s,
+        "{requested} repaints in {audio_s} s of audio: the meters move, so the cap should bind"
+    );
 
     gui.destroy(&instance.plugin_handle());
     // Closed again: publishing stops.
-    let closed = published();
+    let (closed, repaints_closed) = (published(), repaints());
     process_blocks(&mut processor, 100, 350 * 512);
     assert_eq!(published(), closed, "published after the editor closed");
+    assert_eq!(
+        repaints(),
+        repaints_closed,
+        "repaints asked for with no editor"
+    );
 
     instance.deactivate(processor.stop_processing());
     drop(instance);
