@@ -11,7 +11,7 @@ use fixtures::*;
 use serde_json::Value;
 
 /// The fields every object has, in the documented contract.
-const FIELDS: [&str; 19] = [
+const FIELDS: [&str; 21] = [
     "path",
     "ok",
     "sample_rate",
@@ -31,6 +31,8 @@ const FIELDS: [&str; 19] = [
     "loudness_range_lu",
     "plr_lu",
     "suggested_trim_db",
+    "suggested_trim_reason",
+    "preset",
 ];
 
 fn keys_of(obj: &Value) -> Vec<String> {
@@ -73,7 +75,14 @@ fn json_contract_has_every_field_and_nulls_for_silence() {
         assert_eq!(report["ok"], Value::Bool(true));
         assert_eq!(report["non_finite_samples"].as_u64(), Some(0), "{report}");
         assert_eq!(report["true_peak_mode"].as_str(), Some("standard"));
+        // No --preset given: the preset is null; the tone's trim is the average's.
+        assert_eq!(report["preset"], Value::Null);
     }
+    assert_eq!(
+        reports[0]["suggested_trim_reason"].as_str(),
+        Some("average")
+    );
+    assert_eq!(reports[1]["suggested_trim_reason"], Value::Null);
     let tone = &reports[0];
     assert_eq!(tone["path"].as_str(), Some(tone_path.to_str().unwrap()));
     assert_eq!(tone["sample_rate"].as_u64(), Some(48_000));

@@ -10,27 +10,6 @@ use std::path::{Path, PathBuf};
 use fixtures::*;
 use serde_json::Value;
 
-/// Runs `trimeter stage --json --out out [extra] files`, returning the exit code and the array.
-fn stage(out: &Path, files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
-    let mut args: Vec<OsString> = vec!["stage".into(), "--json".into(), "--out".into(), out.into()];
-    args.extend(extra.iter().map(OsString::from));
-    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
-    let run = run(&args);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let parsed: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", run.stdout, run.stderr));
-    (run.code, parsed.as_array().expect("array").clone())
-}
-
-/// Files in `dir` whose names start with a dot (temporary files).
-fn hidden_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect()
-}
-
 #[test]
 fn staged_files_reach_the_target_in_every_writable_format() {
     let dir = temp_dir();
@@ -64,7 +43,7 @@ fn staged_files_reach_the_target_in_every_writable_format() {
     inputs.push(aiff);
 
     let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let (code, reports) = stage(&out, &refs, &[]);
+    let (code, reports) = stage_json(&out, &refs, &[]);
     assert_eq!(code, 0, "{reports:?}");
     for (report, path) in reports.iter().zip(&inputs) {
         assert_eq!(report["ok"], Value::Bool(true), "{report}");
@@ -129,7 +108,7 @@ fn fixed_gain_and_zero_gain() {
         Fmt::I16,
         None,
     );
-    let (code, reports) = stage(&out, &[&input], &["--gain", "-6"]);
+    let (code, reports) = stage_json(&out, &[&input], &["--gain", "-6"]);
     assert_eq!(code, 0, "{reports:?}");
     let (_, analyzed) = analyze_json(&[&out.join("a.wav")], &[]);
     assert_within(
@@ -141,7 +120,7 @@ fn fixed_gain_and_zero_gain() {
     );
 
     // 0 dB copies the samples unchanged: no dither, identical data.
-    let (code, reports) = stage(&out, &[&input], &["--gain", "0", "--force"]);
+    let (code, reports) = stage_json(&out, &[&input], &["--gain", "0", "--force"]);
     assert_eq!(code, 0);
     assert_eq!(reports[0]["dithered"], Value::Bool(false));
     assert_eq!(
@@ -162,8 +141,8 @@ fn dithered_output_is_reproducible() {
         None,
     );
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    assert_eq!(stage(&a, &[&input], &["--gain", "-3.3"]).0, 0);
-    assert_eq!(stage(&b, &[&input], &["--gain", "-3.3"]).0, 0);
+    assert_eq!(stage_json(&a, &[&input], &["--gain", "-3.3"]).0, 0);
+    assert_eq!(stage_json(&b, &[&input], &["--gain", "-3.3"]).0, 0);
     let (x, y) = (
         std::fs::read(a.join("a.wav")).unwrap(),
         std::fs::read(b.join("a.wav")).unwrap(),
@@ -209,7 +188,7 @@ fn refusals_leave_files_alone() {
     let silent = d.join("silent.wav");
     write_wav(&silent, 48_000, &stereo(vec![0.0; 48_000]), Fmt::I16, None);
 
-    let (code, reports) = stage(&out, &[&mp3, &ogg, &silent], &[]);
+    let (code, reports) = stage_json(&out, &[&mp3, &ogg, &silent], &[]);
     assert_eq!(code, 1);
     let errors: Vec<&str> = reports
         .iter()
@@ -226,18 +205,18 @@ fn refusals_leave_files_alone() {
     // An existing output is kept unless --force.
     let existing = out.join("tone.wav");
     std::fs::write(&existing, b"keep me").unwrap();
-    let (code, reports) = stage(&out, &[&input], &[]);
+    let (code, reports) = stage_json(&out, &[&input], &[]);
     assert_eq!(code, 1);
     assert!(reports[0]["error"].as_str().unwrap().contains("exists"));
     assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
-    let (code, _) = stage(&out, &[&input], &["--force"]);
+    let (code, _) = stage_json(&out, &[&input], &["--force"]);
     assert_eq!(code, 0);
     assert_ne!(std::fs::read(&existing).unwrap(), b"keep me");
 
     // Never onto an input, even with --force, also through a different spelling of the folder.
     let before = std::fs::read(&input).unwrap();
     let same_dir = d.join("out").join("..");
-    let (code, reports) = stage(&same_dir, &[&input], &["--force", "--gain", "-1"]);
+    let (code, reports) = stage_json(&same_dir, &[&input], &["--force", "--gain", "-1"]);
     assert_eq!(code, 1);
     assert!(
         reports[0]["error"].as_str().unwrap().contains("input"),
@@ -251,7 +230,7 @@ fn refusals_leave_files_alone() {
     let twin = other_dir.join("tone.wav");
     std::fs::copy(&input, &twin).unwrap();
     let fresh = d.join("fresh");
-    let (code, reports) = stage(&fresh, &[&input, &twin], &[]);
+    let (code, reports) = stage_json(&fresh, &[&input, &twin], &[]);
     assert_eq!(code, 1);
     assert_eq!(reports[0]["ok"], Value::Bool(true));
     assert!(reports[1]["error"]
@@ -302,7 +281,7 @@ fn flac_stems_are_staged_as_flac_at_their_bit_depth() {
         inputs.push(flac);
     }
     let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let (code, reports) = stage(&out, &refs, &[]);
+    let (code, reports) = stage_json(&out, &refs, &[]);
     assert_eq!(code, 0, "{reports:?}");
     for report in &reports {
         assert_within("gain", num(report, "gain_db"), 12.0, 0.02, 0.02);
@@ -341,7 +320,7 @@ fn flac_stems_are_staged_as_flac_at_their_bit_depth() {
 
     // Lossless: the FLAC copy holds exactly the samples the WAV copy of the same source holds
     // (same gain, same seeded dither), as ffmpeg decodes them.
-    let (code, reports) = stage(&out, &[&d.join("s16.wav")], &[]);
+    let (code, reports) = stage_json(&out, &[&d.join("s16.wav")], &[]);
     assert_eq!(code, 0, "{reports:?}");
     let from_flac = d.join("s16-flac-as-s16.wav");
     ffmpeg(&outputs[0], &from_flac, &["-c:a", "pcm_s16le"]);
@@ -361,7 +340,7 @@ fn flac_stems_are_staged_as_flac_at_their_bit_depth() {
 
     // A fixed gain that clips a FLAC stem: refused, nothing left behind.
     let clipped = d.join("clipped");
-    let (code, reports) = stage(&clipped, &[&inputs[0]], &["--gain", "40"]);
+    let (code, reports) = stage_json(&clipped, &[&inputs[0]], &["--gain", "40"]);
     assert_eq!(code, 1);
     assert!(reports[0]["error"].as_str().unwrap().contains("clip"));
     assert!(!clipped.join("s16.flac").exists());
@@ -381,17 +360,17 @@ fn clipping_is_refused_unless_allowed() {
         None,
     );
     // A fixed gain that clips: refused, and no file or temporary file is left behind.
-    let (code, reports) = stage(&out, &[&input], &["--gain", "6"]);
+    let (code, reports) = stage_json(&out, &[&input], &["--gain", "6"]);
     assert_eq!(code, 1);
     assert!(reports[0]["error"].as_str().unwrap().contains("clip"));
     assert!(!out.join("hot.wav").exists());
     assert!(hidden_files(&out).is_empty());
     // A suggested trim that clips (ceiling above full scale): refused before writing.
-    let (code, reports) = stage(&out, &[&input], &["--target", "1", "--ceiling", "6"]);
+    let (code, reports) = stage_json(&out, &[&input], &["--target", "1", "--ceiling", "6"]);
     assert_eq!(code, 1);
     assert!(reports[0]["error"].as_str().unwrap().contains("clip"));
     // Allowed: written, saturating at full scale.
-    let (code, reports) = stage(&out, &[&input], &["--gain", "6", "--allow-clip"]);
+    let (code, reports) = stage_json(&out, &[&input], &["--gain", "6", "--allow-clip"]);
     assert_eq!(code, 0, "{reports:?}");
     let (_, analyzed) = analyze_json(&[&out.join("hot.wav")], &[]);
     assert_within(

@@ -59,15 +59,6 @@ fn write_tone(path: &Path) {
     );
 }
 
-/// Entries of `dir` whose names start with a dot.
-fn hidden_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect()
-}
-
 #[test]
 fn an_output_that_is_a_hard_link_of_an_input_is_refused_even_with_force() {
     let dir = temp_dir();

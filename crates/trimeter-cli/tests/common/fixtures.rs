@@ -266,6 +266,15 @@ pub fn ffmpeg_pipe(input: &Path, output: &Path, options: &[&str]) {
     std::fs::write(output, out.stdout).expect("write the piped fixture");
 }
 
+/// Entries of `dir` whose names start with a dot (temporary files left behind).
+pub fn hidden_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
+}
+
 /// Runs `trimeter stage --json --out out [extra] files`, returning the exit code and the array.
 pub fn stage_json(out: &Path, files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
     let mut args: Vec<std::ffi::OsString> =
