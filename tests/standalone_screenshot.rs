@@ -42,10 +42,28 @@ impl Drop for Children {
     fn drop(&mut self) {
         // The last started first: the plugin before the audio server before the X server.
         for (_, child) in self.0.iter_mut().rev() {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(child);
         }
     }
+}
+
+/// Asks a child to terminate (SIGTERM), and kills it only if it has not gone within 3 s. jackd
+/// unregisters from JACK's shared-memory server registry only when it terminates: killed, it
+/// leaves its entry behind, and after a few such runs no jackd on the machine can start ("Too
+/// many servers already active").
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn workspace_root() -> PathBuf {
