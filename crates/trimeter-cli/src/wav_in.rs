@@ -39,10 +39,8 @@ impl PlanarSample for f32 {
     }
     #[inline]
     fn any_non_finite(samples: &[Self]) -> bool {
-        let max = samples
-            .iter()
-            .fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff));
-        max >= f32::INFINITY.to_bits()
+        // The meters' own check (a vectorized max over the magnitude bits).
+        trimeter_meters::samples::has_non_finite(samples)
     }
 }
 

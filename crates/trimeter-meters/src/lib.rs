@@ -25,7 +25,7 @@ pub mod ppm;
 pub mod readout;
 pub mod rms;
 pub mod rng;
-mod samples;
+pub mod samples;
 #[cfg(any(test, feature = "test-util"))]
 pub mod signals;
 pub mod simd;

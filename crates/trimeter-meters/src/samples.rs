@@ -24,7 +24,7 @@ pub(crate) fn max_magnitude_bits(samples: &[f32]) -> u32 {
 
 /// Whether any sample is NaN or infinite.
 #[inline(always)]
-pub(crate) fn has_non_finite(samples: &[f32]) -> bool {
+pub fn has_non_finite(samples: &[f32]) -> bool {
     max_magnitude_bits(samples) >= INFINITY_BITS
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn has_non_finite(samples: &[f32]) -> bool {
 /// replaced. Subnormal samples (and negative zero) become a plain zero as well, so nothing
 /// downstream computes with them and an output never carries them.
 #[inline]
-pub(crate) fn sanitize(samples: &mut [f32]) -> u64 {
+pub fn sanitize(samples: &mut [f32]) -> u64 {
     let mut non_finite = 0u64;
     for sample in samples.iter_mut() {
         let magnitude = sample.to_bits() & MAGNITUDE_MASK;

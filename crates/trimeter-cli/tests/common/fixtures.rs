@@ -38,13 +38,10 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     }
 }
 
-/// Runs `trimeter analyze --json [extra] files` and parses the array. Panics (with stderr) when
-/// the output is not JSON or the process printed a panic.
-pub fn analyze_json(files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
-    let mut args: Vec<std::ffi::OsString> = vec!["analyze".into(), "--json".into()];
-    args.extend(extra.iter().map(|a| a.into()));
-    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
-    let run = run(&args);
+/// Runs `trimeter` with `args` (which ask for `--json`) and parses the array it prints. Panics
+/// (with stderr) when the output is not JSON or the process printed a panic.
+fn run_json(args: &[std::ffi::OsString]) -> (i32, Vec<Value>) {
+    let run = run(args);
     assert!(
         !run.stderr.contains("panicked"),
         "the binary panicked: {}",
@@ -56,9 +53,18 @@ pub fn analyze_json(files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
             run.stdout, run.stderr
         )
     });
-    let array = parsed.as_array().expect("a JSON array").clone();
+    (run.code, parsed.as_array().expect("a JSON array").clone())
+}
+
+/// Runs `trimeter analyze --json [extra] files` and parses the array. Panics (with stderr) when
+/// the output is not JSON or the process printed a panic.
+pub fn analyze_json(files: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
+    let mut args: Vec<std::ffi::OsString> = vec!["analyze".into(), "--json".into()];
+    args.extend(extra.iter().map(|a| a.into()));
+    args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    let (code, array) = run_json(&args);
     assert_eq!(array.len(), files.len(), "one object per file");
-    (run.code, array)
+    (code, array)
 }
 
 /// A number field, panicking with the object when it is missing or null.
@@ -281,19 +287,7 @@ pub fn stage_json(out: &Path, files: &[&Path], extra: &[&str]) -> (i32, Vec<Valu
         vec!["stage".into(), "--json".into(), "--out".into(), out.into()];
     args.extend(extra.iter().map(|a| a.into()));
     args.extend(files.iter().map(|f| f.as_os_str().to_owned()));
-    let run = run(&args);
-    assert!(
-        !run.stderr.contains("panicked"),
-        "the binary panicked: {}",
-        run.stderr
-    );
-    let parsed: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout {:?} stderr {:?}",
-            run.stdout, run.stderr
-        )
-    });
-    (run.code, parsed.as_array().expect("a JSON array").clone())
+    run_json(&args)
 }
 
 /// What a WAV file's first `fmt ` chunk says.
