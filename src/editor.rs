@@ -63,6 +63,8 @@ pub struct EditorLinks {
     pub output_history: HistoryReader,
     /// Where meter resets go.
     pub resets: Arc<ResetRequests>,
+    /// The link's status (src/link/status.rs).
+    pub link: Arc<crate::link::status::LinkStatus>,
 }
 
 /// Builds the editor for one instance.

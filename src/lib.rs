@@ -14,6 +14,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 
 pub mod editor;
+pub mod link;
 pub mod params;
 pub mod settings;
 
@@ -88,6 +89,8 @@ pub struct Trimeter {
     channels: usize,
     /// The sample rate of the active configuration, Hz.
     sample_rate: f64,
+    /// The level-match link and the registry slot (src/link.rs).
+    link: link::Link,
 }
 
 impl Default for Trimeter {
@@ -127,6 +130,7 @@ impl Default for Trimeter {
             repaint: RepaintNotifier::new(),
             channels: config.channels,
             sample_rate: config.sample_rate,
+            link: link::Link::default(),
         }
     }
 }
@@ -155,7 +159,11 @@ impl Plugin for Trimeter {
 
     type Editor = nice_plug_egui::EguiEditor<editor::TrimeterEditor>;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    type BackgroundTask = link::LinkTask;
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        Box::new(link::LinkTask::run)
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
@@ -172,6 +180,7 @@ impl Plugin for Trimeter {
             input_history: self.history_readers.0.clone(),
             output_history: self.history_readers.1.clone(),
             resets: self.resets.clone(),
+            link: self.link.status(),
         })
     }
 
@@ -210,26 +219,36 @@ impl Plugin for Trimeter {
         self.output_history.prepare(sample_rate);
         self.channels = channels;
         self.sample_rate = sample_rate;
+        let label = self.params.link.user_label();
+        self.link
+            .activate(sample_rate, self.gain.max_chunk(), channels, &label);
         true
+    }
+
+    fn deactivate(&mut self) {
+        self.link.deactivate();
     }
 
     fn reset(&mut self) {
         self.gain.reset(&self.params.gain_targets());
         self.input_meters.reset();
         self.output_meters.reset();
+        self.link.reset();
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        self.gain.set_targets(&self.params.gain_targets());
+        let targets = self.params.gain_targets();
+        self.gain.set_targets(&targets);
         self.apply_editor_requests();
         let channels = buffer.as_slice();
         let n = channels.len().min(self.channels);
         let frames = channels.first().map_or(0, |c| c.len());
+        self.link.begin_block(&self.params.link, frames);
         let mut offset = 0;
         while offset < frames {
             // Views of the next chunk; the gain stage says how much of it it took.
@@ -243,9 +262,20 @@ impl Plugin for Trimeter {
                 break;
             }
             self.input_meters.process(&read_only(block, done)[..n]);
+            self.link.input(&read_only(block, done)[..n]);
             self.gain.process_output(block);
+            self.link.output(block, done, targets.bypass);
             self.output_meters.process(&read_only(block, done)[..n]);
             offset += done;
+        }
+        self.link.end_block(
+            &self.input_meters,
+            &self.output_meters,
+            self.vu_reference_dbfs,
+            offset,
+        );
+        if self.link.take_job_ready() {
+            context.execute_background(self.link.task());
         }
         let input_peaks = self.input_meters.take_channel_peaks();
         let output_peaks = self.output_meters.take_channel_peaks();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::link::params::LinkParams;
 use crate::settings::SettingsStore;
 use trimeter_meters::gain::GainTargets;
 use trimeter_meters::meter::MAX_CHANNELS;
@@ -14,7 +15,18 @@ pub const GAIN_RANGE_DB: f32 = 36.0;
 
 /// Every parameter id, in declaration order. Pinned by a test: changing one breaks saved
 /// automation and presets in every host.
-pub const PARAM_IDS: [&str; 5] = ["trim", "makeup", "inv_l", "inv_r", "bypass"];
+pub const PARAM_IDS: [&str; 10] = [
+    "trim",
+    "makeup",
+    "inv_l",
+    "inv_r",
+    "bypass",
+    "link_role",
+    "link_group",
+    "match_mode",
+    "match_measure",
+    "compare",
+];
 
 /// Trimeter's parameters.
 #[derive(Params)]
@@ -34,6 +46,9 @@ pub struct TrimeterParams {
     /// The host bypass: output = input, crossfaded over 10 ms.
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// The level-match link (src/link/params.rs): ids unprefixed, pinned above.
+    #[nested]
+    pub link: LinkParams,
     /// The editor's settings (meter mode, PPM scale, VU reference, needle, history length,
     /// window size and zoom), saved with the plugin state. Not automatable.
     #[persist = "editor"]
@@ -52,6 +67,7 @@ impl Default for TrimeterParams {
                 .with_value_to_string(Arc::new(polarity_to_string))
                 .with_string_to_value(Arc::new(string_to_polarity)),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            link: LinkParams::default(),
             editor: SettingsStore::default(),
         }
     }

@@ -95,6 +95,9 @@ pub struct Slot {
     /// instance stopped processing.
     heartbeat: AtomicU64,
     label: Label,
+    /// The owner's link state, opaque to the registry (the plugin's health code), so the
+    /// overview and test hosts can show how each instance's link is doing.
+    link_state: AtomicU32,
     /// The dry signal (written by Start instances).
     pub ring: DryRing,
 }
@@ -120,6 +123,7 @@ impl Default for Slot {
             clips: AtomicU8::new(0),
             heartbeat: AtomicU64::new(0),
             label: Label::default(),
+            link_state: AtomicU32::new(0),
             ring: DryRing::default(),
         }
     }
@@ -157,6 +161,16 @@ impl Slot {
         self.sample_rate
             .store(update.sample_rate, Ordering::Relaxed);
         self.heartbeat.fetch_add(1, Ordering::Release);
+    }
+
+    /// Publishes the owner's link state (opaque to the registry). Real-time safe.
+    pub fn set_link_state(&self, state: u32) {
+        self.link_state.store(state, Ordering::Relaxed);
+    }
+
+    /// The owner's link state last published.
+    pub fn link_state(&self) -> u32 {
+        self.link_state.load(Ordering::Relaxed)
     }
 
     /// The input levels (before the trim) last published.
@@ -201,6 +215,7 @@ impl Slot {
             output_clip: self.clips.load(Ordering::Relaxed) & 2 != 0,
             sample_rate: self.sample_rate(),
             heartbeat: self.heartbeat(),
+            link_state: self.link_state(),
         }
     }
 }
@@ -245,6 +260,8 @@ pub struct SlotView {
     pub sample_rate: f32,
     /// Blocks processed since registration.
     pub heartbeat: u64,
+    /// The owner's link state ([`Slot::set_link_state`]).
+    pub link_state: u32,
 }
 
 /// A slot and the generation it had when it was looked up.
@@ -325,6 +342,7 @@ impl Registry {
             sample_rate: 0.0,
         });
         slot.heartbeat.store(0, Ordering::Relaxed);
+        slot.link_state.store(0, Ordering::Relaxed);
         slot.label.set("");
         slot.order.store(
             self.next_order.fetch_add(1, Ordering::Relaxed),
