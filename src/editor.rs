@@ -28,8 +28,10 @@ use trimeter_meters::readout::ReadoutReader;
 pub mod bars;
 pub mod controls;
 pub mod history_view;
+pub mod link;
 pub mod model;
 pub mod needle;
+pub mod overview;
 pub mod readouts;
 pub mod scale;
 pub mod theme;
@@ -103,6 +105,11 @@ pub struct TrimeterEditor {
     restore_window: bool,
 }
 
+/// Refreshes the link's part of the model from the status, the parameters and the registry.
+fn refresh_link(model: &mut EditorModel, links: &EditorLinks) {
+    link::refresh(&mut model.link, &links.link, &links.params.link, model.page);
+}
+
 impl TrimeterEditor {
     fn new(links: EditorLinks) -> Self {
         let settings = links.params.editor.get();
@@ -113,6 +120,12 @@ impl TrimeterEditor {
             history_seen: (u64::MAX, u64::MAX, 0),
             restore_window: true,
         }
+        .with_label()
+    }
+
+    fn with_label(mut self) -> Self {
+        self.model.link.overview.label_edit = self.links.params.link.user_label();
+        self
     }
 
     /// Pulls the newest readings and history into the model. Lock-free on the readout and the
@@ -120,6 +133,7 @@ impl TrimeterEditor {
     fn refresh(&mut self) {
         self.model.readings = self.links.readout.read();
         self.model.settings = self.links.params.editor.get();
+        refresh_link(&mut self.model, &self.links);
         let seconds = self.model.settings.history_length.seconds();
         let count = (f64::from(seconds) * HISTORY_RATE_HZ) as usize;
         let seen = (
@@ -202,6 +216,22 @@ impl NiceEguiApp for TrimeterEditor {
             &self.links.params.editor,
             &self.links.resets,
         );
+        link::commit(
+            &mut self.model.link,
+            &self.links.params.link,
+            &gui_context.param_setter(),
+        );
+        if self.model.page != model::Page::Meters {
+            // The overview and the link status refresh at GUI rate even when no meter moves.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn track_info_changed(&mut self, info: nice_plug::prelude::TrackInfo) {
+        let name = info.name().trim();
+        self.model.link.overview.host_track_name = (!name.is_empty()).then(|| name.to_string());
+        link::publish_label(&self.model.link, &self.links.params.link);
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {

@@ -51,13 +51,16 @@ impl Side {
     }
 }
 
-/// The editor's pages. Only the meter bridge exists now; the gain-staging assistant and the
-/// level-match link add their pages here, and the tab strip appears once there are two.
+/// The editor's pages, one tab each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Page {
     /// The meter bridge.
     #[default]
     Meters,
+    /// The level-match link (src/editor/link.rs).
+    Link,
+    /// Every Trimeter in the process (src/editor/overview.rs).
+    Overview,
 }
 
 /// What the views draw and what they ask for.
@@ -83,6 +86,8 @@ pub struct EditorModel {
     pub requested_resets: u32,
     /// The page shown.
     pub page: Page,
+    /// The link's status, parameters and overview (src/editor/link.rs).
+    pub link: super::link::LinkModel,
 }
 
 impl EditorModel {

@@ -49,9 +49,10 @@ pub enum MatchMode {
 }
 
 /// The level both ends are compared by.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MatchMeasure {
     /// EBU R128 short-term loudness (3 s), LUFS.
+    #[default]
     #[id = "short_term"]
     #[name = "Short-term loudness"]
     ShortTerm,
