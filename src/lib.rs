@@ -159,11 +159,7 @@ impl Plugin for Trimeter {
 
     type Editor = nice_plug_egui::EguiEditor<editor::TrimeterEditor>;
     type SysExMessage = ();
-    type BackgroundTask = link::LinkTask;
-
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        Box::new(link::LinkTask::run)
-    }
+    type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
@@ -240,7 +236,7 @@ impl Plugin for Trimeter {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        context: &mut impl ProcessContext<Self>,
+        _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let targets = self.params.gain_targets();
         self.gain.set_targets(&targets);
@@ -274,9 +270,7 @@ impl Plugin for Trimeter {
             self.vu_reference_dbfs,
             offset,
         );
-        if self.link.take_job_ready() {
-            context.execute_background(self.link.task());
-        }
+
         let input_peaks = self.input_meters.take_channel_peaks();
         let output_peaks = self.output_meters.take_channel_peaks();
         self.record_history(offset, &input_peaks, &output_peaks);

@@ -8,8 +8,8 @@
 //! unregister, size every buffer and the dry ring. Everything the audio thread calls
 //! ([`Link::begin_block`], [`Link::input`], [`Link::output`], [`Link::end_block`]) only loads and
 //! stores atomics, reads and writes the dry ring and moves one preallocated capture between two
-//! lock-free queues: no allocation, lock or wait. The latency analysis runs as nice-plug's
-//! background task ([`LinkTask`]).
+//! lock-free queues: no allocation, lock or wait. The latency analysis runs on the process-wide
+//! analysis thread ([`latency::Analyzer`]).
 //!
 //! Signal flow in an End instance: input -> (input meters, latency capture) -> trim, makeup,
 //! bypass -> pre-match meter -> match gain -> Compare crossfade -> output meters.
@@ -29,7 +29,7 @@ use trimeter_meters::staging::StagingTarget;
 use trimeter_meters::units::db_to_amplitude;
 use trimeter_meters::{MeterEngine, MAX_CHANNELS};
 
-use latency::{Capture, LatencyJobs, MAX_LATENCY_S, REMEASURE_AFTER_S};
+use latency::{Analyzer, Capture, LatencyJobs, MAX_LATENCY_S, REMEASURE_AFTER_S};
 use level::{snapshot_levels, PrematchMeter};
 use params::{LinkParams, LinkRole, MatchMeasure, MatchMode};
 use status::{CompareState, Health, LatencyState, LinkStatus};
@@ -46,16 +46,6 @@ const DRY_GAIN_RAMP_MS: f32 = 100.0;
 const OVERVIEW_PERIOD_S: f64 = 0.1;
 /// After a capture that found nothing reliable, the next starts this much later, seconds.
 const RETRY_AFTER_S: f64 = 1.0;
-
-/// nice-plug's background task of this plugin: the latency analysis of one End instance.
-pub struct LinkTask(Arc<LatencyJobs>);
-
-impl LinkTask {
-    /// Runs the analysis (allocates; nice-plug's background thread).
-    pub fn run(self) {
-        self.0.run();
-    }
-}
 
 /// The latency the link plays the dry signal with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,8 +69,8 @@ pub struct Link {
     alignment: Option<Alignment>,
     /// Frames until the next capture may start.
     capture_wait: u64,
-    /// A capture was handed to the analysis; the plugin schedules the task.
-    job_ready: bool,
+    /// Whether this instance holds the analysis thread (between activate and deactivate).
+    analyzer_held: bool,
     sample_rate: f64,
     channels: usize,
     role: LinkRole,
@@ -134,7 +124,7 @@ impl Link {
             capture: None,
             alignment: None,
             capture_wait: 0,
-            job_ready: false,
+            analyzer_held: false,
             sample_rate,
             channels: 1,
             role: LinkRole::Off,
@@ -197,7 +187,10 @@ impl Link {
         self.capture = None;
         self.alignment = None;
         self.capture_wait = 0;
-        self.job_ready = false;
+        if !self.analyzer_held {
+            Analyzer::global().acquire();
+            self.analyzer_held = true;
+        }
         self.follower = MatchFollower::new(MatchConfig::default(), sample_rate);
         self.prematch.prepare(sample_rate, channels);
         self.match_db = Ramp::with_time(0.0, MATCH_RAMP_MS, sample_rate);
@@ -214,6 +207,9 @@ impl Link {
 
     /// Unregisters: other instances no longer see this one. Host main thread.
     pub fn deactivate(&mut self) {
+        if std::mem::take(&mut self.analyzer_held) {
+            Analyzer::global().release();
+        }
         self.registration = None;
         self.partner = None;
         self.status.set_own_slot(None);
@@ -235,16 +231,6 @@ impl Link {
         self.match_db.jump_to(0.0);
         self.compare_mix.jump_to(0.0);
         self.difference_db = None;
-    }
-
-    /// Whether a capture waits for the analysis; the caller schedules [`Self::task`] once.
-    pub fn take_job_ready(&mut self) -> bool {
-        std::mem::take(&mut self.job_ready)
-    }
-
-    /// The background task that analyses the waiting capture. Real-time safe (an `Arc` clone).
-    pub fn task(&self) -> LinkTask {
-        LinkTask(self.jobs.clone())
     }
 
     /// Start of a block of `frames` frames: reads the parameters, publishes the role and finds
@@ -383,7 +369,12 @@ impl Link {
         if capture.push(&self.mono_reference[..n], &self.mono_input[..n]) {
             if let Some(capture) = self.capture.take() {
                 match self.jobs.submit(capture) {
-                    Ok(()) => self.job_ready = true,
+                    Ok(()) => {
+                        if !Analyzer::global().submit(&self.jobs) {
+                            // No room (cannot happen: one entry per slot): take it back.
+                            self.capture = self.jobs.take_submitted();
+                        }
+                    }
                     Err(capture) => self.capture = Some(capture),
                 }
             }
@@ -594,6 +585,12 @@ pub extern "C" fn trimeter_link_state(role: u8, group: u8) -> i64 {
         .map_or(-1, |(_, view)| i64::from(view.link_state))
 }
 
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.deactivate();
+    }
+}
+
 /// Views of the first `n` frames of each scratch channel.
 fn dry_views(dry: &mut [Vec<f32>], n: usize) -> [&mut [f32]; MAX_CHANNELS] {
     let mut views: [&mut [f32]; MAX_CHANNELS] = Default::default();
@@ -640,4 +637,11 @@ fn apply_gain(block: &mut [&mut [f32]], n: usize, gain_db: &mut Ramp) {
             samples[frame] *= gain;
         }
     }
+}
+
+/// How many instances of this process are in the registry now: a diagnostic for test hosts.
+/// Exported unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_link_instances() -> u64 {
+    Registry::global().len() as u64
 }

@@ -6,8 +6,19 @@
 //! background task through a one-place crossbeam `ArrayQueue`, and takes it back, with the
 //! estimate in it, through another; the capture's buffers are allocated once in `activate` and
 //! only ever move between the two queues, so the audio thread never allocates or frees them.
-//! The background task runs the meters crate's cross-correlation
+//! The analysis thread ([`Analyzer`]) runs the meters crate's cross-correlation
 //! ([`estimate_latency`]), which allocates.
+//!
+//! NOTE: the analysis does not use nice-plug's background task executor: nice-plug 0.4's shared
+//! worker thread stops for every instance when it receives a task of an instance that was
+//! already destroyed, and the next instance's removal then panics across the FFI boundary
+//! (seen in tests/link_clap.rs). Our thread is started by the first active instance and joined
+//! when the last one deactivates, so no code of the library runs after the host unloads it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 use trimeter_link::SlotRef;
@@ -132,11 +143,84 @@ impl LatencyJobs {
         self.full.push(capture)
     }
 
-    /// Background task: analyses the waiting capture, if any, and hands it back.
+    /// Audio thread: takes back a capture that was submitted but not analysed.
+    pub fn take_submitted(&self) -> Option<Box<Capture>> {
+        self.full.pop()
+    }
+
+    /// Analysis thread: analyses the waiting capture, if any, and hands it back.
     pub fn run(&self) {
         if let Some(mut capture) = self.full.pop() {
             capture.analyse();
             let _ = self.done.push(capture);
+        }
+    }
+}
+
+/// How often the idle analysis thread looks for work.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The process-wide latency analysis thread and its lock-free job queue.
+pub struct Analyzer {
+    /// End instances whose capture waits for the analysis. Pushed from audio threads.
+    queue: ArrayQueue<Arc<LatencyJobs>>,
+    /// Active instances, and the thread while there are any.
+    users: Mutex<(usize, Option<JoinHandle<()>>)>,
+    stop: AtomicBool,
+}
+
+impl Analyzer {
+    /// The process-wide analyzer.
+    pub fn global() -> &'static Analyzer {
+        static GLOBAL: OnceLock<Analyzer> = OnceLock::new();
+        GLOBAL.get_or_init(|| Analyzer {
+            queue: ArrayQueue::new(trimeter_link::MAX_SLOTS),
+            users: Mutex::new((0, None)),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    /// An instance became active: starts the thread if it is the first. Not real-time.
+    pub fn acquire(&'static self) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 += 1;
+        if users.1.is_none() {
+            self.stop.store(false, Ordering::Release);
+            users.1 = std::thread::Builder::new()
+                .name("trimeter-latency".to_string())
+                .spawn(move || self.work())
+                .ok();
+        }
+    }
+
+    /// An instance stopped: the last one stops and joins the thread. Not real-time.
+    pub fn release(&self) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 = users.0.saturating_sub(1);
+        if users.0 == 0 {
+            if let Some(thread) = users.1.take() {
+                self.stop.store(true, Ordering::Release);
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// Audio thread: queues `jobs` for the analysis. Lock-free, no allocation (an `Arc` clone
+    /// moves into the preallocated queue). False if the queue is full.
+    pub fn submit(&self, jobs: &Arc<LatencyJobs>) -> bool {
+        self.queue.push(jobs.clone()).is_ok()
+    }
+
+    fn work(&self) {
+        while !self.stop.load(Ordering::Acquire) {
+            while let Some(jobs) = self.queue.pop() {
+                jobs.run();
+            }
+            std::thread::sleep(POLL);
+        }
+        // Captures left behind go back to their owners unanalysed.
+        while let Some(jobs) = self.queue.pop() {
+            jobs.run();
         }
     }
 }
