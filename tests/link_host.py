@@ -11,18 +11,13 @@ import sys
 import numpy as np
 from pedalboard import Gain, Pedalboard, load_plugin
 
+from vst3_host import check
+
 RATE = 48000
 
 
 def rms_db(x):
     return 10.0 * math.log10(float(np.mean(np.square(x, dtype=np.float64))))
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL: " + message, file=sys.stderr)
-        sys.exit(1)
-    print("ok: " + message)
 
 
 def main():
