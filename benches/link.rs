@@ -1,0 +1,112 @@
+//! CPU of the level-match link: 64 Trimeter instances through the CLAP host (the release build
+//! of the plugin library), as 32 Start/End pairs in 32 groups around a -6 dB chain with
+//! Continuous match, next to the same 64 instances with the link off, and with Compare on in
+//! every End. Editor closed. Audio-thread time only (the `process()` calls, with the host's
+//! buffer copies); the latency analysis runs on its own thread and is not counted.
+//!
+//! `cargo bench -p trimeter --bench link`; `TRIMETER_BENCH_SECONDS` sets the audio length
+//! timed per run (default 20 s), and each configuration runs three times (the fastest counts).
+//! Under `cargo test` (no `--bench` argument) it runs a fraction of a second once, as a smoke
+//! test.
+
+#[path = "../tests/common/link_host.rs"]
+mod link_host;
+
+use std::time::{Duration, Instant};
+
+use link_host::{Chain, Node, BLOCK, RATE};
+
+const PAIRS: u8 = 32;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    LinkOff,
+    Linked,
+    Compare,
+}
+
+impl Setup {
+    fn name(self) -> &'static str {
+        match self {
+            Self::LinkOff => "link off",
+            Self::Linked => "32 linked pairs, Continuous",
+            Self::Compare => "32 linked pairs, Continuous, Compare on",
+        }
+    }
+}
+
+/// Processing time of `seconds` of audio through all 64 instances, after a warm-up.
+fn run(setup: Setup, seconds: f64) -> Duration {
+    let mut pairs: Vec<(Node, Chain, Node)> = (0..PAIRS)
+        .map(|i| {
+            let (mut start, mut end) = (Node::new(), Node::new());
+            if setup != Setup::LinkOff {
+                // Groups 25..=56: clear of nothing else in this process, one per pair.
+                start.link(1, 25 + i, 0);
+                end.link(2, 25 + i, 2);
+            }
+            (start, Chain::new(-6.0, 0), end)
+        })
+        .collect();
+    let noise = [
+        trimeter_meters::signals::white_noise(BLOCK * 64, 0.25, 1),
+        trimeter_meters::signals::white_noise(BLOCK * 64, 0.25, 2),
+    ];
+    let blocks = |s: f64| (s * RATE) as usize / BLOCK;
+    let warm_up = blocks(seconds.min(5.0));
+    let timed = blocks(seconds);
+    let mut spent = Duration::ZERO;
+    let mut block = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    for b in 0..warm_up + timed {
+        if b == warm_up && setup == Setup::Compare {
+            for (_, _, end) in &mut pairs {
+                end.set("Compare", 1.0);
+            }
+        }
+        let at = (b % 64) * BLOCK;
+        for (start, chain, end) in &mut pairs {
+            block[0].copy_from_slice(&noise[0][at..at + BLOCK]);
+            block[1].copy_from_slice(&noise[1][at..at + BLOCK]);
+            let t = Instant::now();
+            start.process(&mut block);
+            chain.process(&mut block);
+            end.process(&mut block);
+            if b >= warm_up {
+                spent += t.elapsed();
+            }
+        }
+        if b < warm_up {
+            // Real-time pacing in the warm-up gives the latency analysis its time.
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    spent
+}
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let seconds: f64 = std::env::var("TRIMETER_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if bench { 20.0 } else { 0.2 });
+    let runs = if bench { 3 } else { 1 };
+    let instances = 2.0 * f64::from(PAIRS);
+    let frames = seconds * RATE;
+    println!("64 instances, {seconds} s of stereo audio at {RATE} Hz in blocks of {BLOCK}, editor closed");
+    let mut off_us = 0.0;
+    for setup in [Setup::LinkOff, Setup::Linked, Setup::Compare] {
+        let spent = (0..runs).map(|_| run(setup, seconds)).min().unwrap();
+        let per_instance_s = spent.as_secs_f64() / instances;
+        let per_frame_ns = per_instance_s / frames * 1e9;
+        let per_block_us = per_instance_s / (frames / BLOCK as f64) * 1e6;
+        let realtime_percent = per_instance_s / seconds * 100.0;
+        if setup == Setup::LinkOff {
+            off_us = per_block_us;
+        }
+        println!(
+            "{:<42} {per_frame_ns:7.1} ns per stereo frame per instance, {per_block_us:6.2} us per block, {realtime_percent:5.3} % of a core per instance, {:.2}x link off",
+            setup.name(),
+            per_block_us / off_us
+        );
+    }
+}
