@@ -44,6 +44,8 @@ const MATCH_RAMP_MS: f32 = 10.0;
 const DRY_GAIN_RAMP_MS: f32 = 100.0;
 /// How often the overview's slower figures (suggested trim, clip lamps) are refreshed, seconds.
 const OVERVIEW_PERIOD_S: f64 = 0.1;
+/// How often an instance looks through the registry for its group's Start, seconds.
+const SEARCH_PERIOD_S: f64 = 0.05;
 /// After a capture that found nothing reliable, the next starts this much later, seconds.
 const RETRY_AFTER_S: f64 = 1.0;
 
@@ -74,6 +76,11 @@ pub struct Link {
     sample_rate: f64,
     channels: usize,
     role: LinkRole,
+    group: u8,
+    /// The last search for the group's Start: the one used and how many there are.
+    search: Option<(SlotRef, u32)>,
+    /// Frames until the next search.
+    frames_to_search: u64,
     mode: MatchMode,
     measure: MatchMeasure,
     compare: bool,
@@ -82,6 +89,9 @@ pub struct Link {
     partner: Option<SlotRef>,
     partner_heartbeat: u64,
     frames_since_heartbeat: u64,
+    /// The partner's ring position at the previous block: when it goes back, the Start was
+    /// activated again and its positions restarted, so the alignment is void.
+    partner_written: u64,
     /// The Start's input level in the selected measure, this block.
     partner_level_db: f32,
     follower: MatchFollower,
@@ -128,6 +138,9 @@ impl Link {
             sample_rate,
             channels: 1,
             role: LinkRole::Off,
+            group: 1,
+            search: None,
+            frames_to_search: 0,
             mode: MatchMode::Off,
             measure: MatchMeasure::ShortTerm,
             compare: false,
@@ -135,6 +148,7 @@ impl Link {
             partner: None,
             partner_heartbeat: 0,
             frames_since_heartbeat: 0,
+            partner_written: 0,
             partner_level_db: f32::NEG_INFINITY,
             follower: MatchFollower::new(MatchConfig::default(), sample_rate),
             prematch: PrematchMeter::default(),
@@ -200,6 +214,8 @@ impl Link {
         self.mono_reference = vec![0.0; max_chunk];
         self.mono_input = vec![0.0; max_chunk];
         self.partner = None;
+        self.search = None;
+        self.frames_to_search = 0;
         self.frames_done = 0;
         self.frames_to_overview = 0;
         self.status.set_latency(LatencyState::Unknown);
@@ -255,13 +271,25 @@ impl Link {
         };
         let own = registration.slot_ref();
         registration.slot().set_role(role.registry_role(), group);
-        let search = match role {
-            LinkRole::Off => StartSearch::None,
-            _ => self.registry.find_start(group),
-        };
-        let (partner, count) = match search {
-            StartSearch::Found { start, count } => (Some(start), count as u32),
-            StartSearch::None => (None, 0),
+        // The search reads every slot: run it every SEARCH_PERIOD_S, or at once when the group
+        // changed or the Start in use went away (checked every block, cheaply).
+        self.frames_to_search = self.frames_to_search.saturating_sub(frames as u64);
+        let lost = self
+            .search
+            .is_some_and(|(start, _)| self.registry.get(start).is_none());
+        if role == LinkRole::Off {
+            self.search = None;
+        } else if self.frames_to_search == 0 || lost || group != self.group {
+            self.frames_to_search = (SEARCH_PERIOD_S * self.sample_rate) as u64;
+            self.search = match self.registry.find_start(group) {
+                StartSearch::Found { start, count } => Some((start, count as u32)),
+                StartSearch::None => None,
+            };
+        }
+        self.group = group;
+        let (partner, count) = match self.search {
+            Some((start, count)) => (Some(start), count),
+            None => (None, 0),
         };
         let health = match role {
             LinkRole::Off => Health::Off,
@@ -297,6 +325,13 @@ impl Link {
             self.frames_since_heartbeat = 0;
         }
         self.partner_heartbeat = heartbeat;
+        let written = slot.ring.written();
+        if written < self.partner_written {
+            self.alignment = None;
+            self.capture_wait = 0;
+            self.status.set_latency(LatencyState::Unknown);
+        }
+        self.partner_written = written;
         let partner_rate = slot.sample_rate();
         self.status
             .set_sample_rates(self.sample_rate as f32, partner_rate);

@@ -150,3 +150,20 @@ impl LinkParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::TrimeterParams;
+
+    #[test]
+    fn the_label_is_saved_with_the_session() {
+        let params = TrimeterParams::default();
+        params.link.set_user_label("Lead vocal");
+        let saved = params.serialize_fields();
+        let loaded = TrimeterParams::default();
+        loaded.deserialize_fields(&saved);
+        assert_eq!(loaded.link.user_label(), "Lead vocal");
+        assert_eq!(LinkParams::default().group_u8(), 1);
+    }
+}

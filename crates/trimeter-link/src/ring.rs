@@ -112,13 +112,18 @@ impl DryRing {
         let end = start + frames as u64;
         self.claimed.store(end, Ordering::Relaxed);
         fence(Ordering::Release);
+        // One division for the block, then a position that wraps.
+        let mut position = (start % storage.capacity as u64) as usize;
         for frame in 0..frames {
-            let base =
-                ((start + frame as u64) % storage.capacity as u64) as usize * storage.channels;
+            let base = position * storage.channels;
             for ch in 0..storage.channels {
                 let channel = block[ch.min(block.len() - 1)];
                 let value = channel.get(frame).copied().unwrap_or(0.0);
                 storage.samples[base + ch].store(value.to_bits(), Ordering::Relaxed);
+            }
+            position += 1;
+            if position == storage.capacity {
+                position = 0;
             }
         }
         self.written.store(end, Ordering::Release);
@@ -143,16 +148,22 @@ impl DryRing {
         let end = self.written.load(Ordering::Acquire);
         // Frame position of out[..][0]; negative positions are before the stream started.
         let first = end as i128 - delay as i128 - n as i128;
-        for i in 0..n as usize {
-            let position = first + i as i128;
+        // Frames before the start of the stream are silence; then one division, and a
+        // position that wraps.
+        let silent = (-first).clamp(0, n as i128) as usize;
+        for channel in out.iter_mut() {
+            channel[..silent].fill(0.0);
+        }
+        let mut position = (first.max(0) as u64 % capacity) as usize;
+        for i in silent..n as usize {
+            let base = position * storage.channels;
             for (ch, channel) in out.iter_mut().enumerate() {
-                channel[i] = if position < 0 {
-                    0.0
-                } else {
-                    let base = (position as u64 % capacity) as usize * storage.channels;
-                    let ch = ch.min(storage.channels - 1);
-                    f32::from_bits(storage.samples[base + ch].load(Ordering::Relaxed))
-                };
+                let ch = ch.min(storage.channels - 1);
+                channel[i] = f32::from_bits(storage.samples[base + ch].load(Ordering::Relaxed));
+            }
+            position += 1;
+            if position == storage.capacity {
+                position = 0;
             }
         }
         fence(Ordering::Acquire);
