@@ -608,11 +608,7 @@ impl Link {
 /// unmangled.
 #[no_mangle]
 pub extern "C" fn trimeter_link_state(role: u8, group: u8) -> i64 {
-    let role = match role {
-        1 => trimeter_link::Role::Start,
-        2 => trimeter_link::Role::End,
-        _ => trimeter_link::Role::Off,
-    };
+    let role = role_of(role);
     Registry::global()
         .occupied()
         .into_iter()
@@ -671,6 +667,28 @@ fn apply_gain(block: &mut [&mut [f32]], n: usize, gain_db: &mut Ramp) {
         for samples in block.iter_mut() {
             samples[frame] *= gain;
         }
+    }
+}
+
+/// How many instances with role `role` (0 Off, 1 Start, 2 End) in group `group` report the
+/// health `health` (the order of [`status::Health`]): a diagnostic for test hosts. Exported
+/// unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_link_health_count(role: u8, group: u8, health: u8) -> u64 {
+    Registry::global()
+        .occupied()
+        .into_iter()
+        .filter(|(_, view)| {
+            view.role == role_of(role) && view.group == group && view.link_state as u8 == health
+        })
+        .count() as u64
+}
+
+fn role_of(code: u8) -> trimeter_link::Role {
+    match code {
+        1 => trimeter_link::Role::Start,
+        2 => trimeter_link::Role::End,
+        _ => trimeter_link::Role::Off,
     }
 }
 

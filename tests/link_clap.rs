@@ -10,13 +10,17 @@
 #[path = "common/link_host.rs"]
 mod link_host;
 
-use link_host::{instances, link_state, Chain, Node, BLOCK, RATE};
+use link_host::{health_count, instances, link_state, Chain, Node, BLOCK, RATE};
 use trimeter_meters::signals::white_noise;
 
 // Health codes, in the order of `trimeter::link::status::Health`.
 const PUBLISHING: u8 = 2;
+const START_NOT_USED: u8 = 3;
 const PARTNER_FOUND: u8 = 4;
 const NO_START: u8 = 5;
+const PARTNER_STALE: u8 = 6;
+const PARTNER_SILENT: u8 = 7;
+const SAMPLE_RATES_DIFFER: u8 = 8;
 // Compare codes, in the order of `trimeter::link::status::CompareState`.
 const COMPARE_DRY: u8 = 1;
 
@@ -309,4 +313,66 @@ fn instances_come_and_go_on_many_threads_while_a_pair_processes() {
     assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
     drop((start, end));
     assert_eq!(instances(), before, "every instance left the registry");
+}
+
+/// Every health state an End or a Start reports, as the host sees it through the library.
+#[test]
+fn health_reports_several_starts_silence_staleness_and_sample_rates() {
+    let _serial = serial();
+    let group = 50;
+    let signal = noise(1.0, 21);
+    let block_of = |i: usize| {
+        let at = (i * BLOCK) % (signal.0.len() - BLOCK);
+        [
+            signal.0[at..at + BLOCK].to_vec(),
+            signal.1[at..at + BLOCK].to_vec(),
+        ]
+    };
+    let (mut start, mut end) = (Node::new(), Node::new());
+    start.link(1, group, 0);
+    end.link(2, group, 0);
+    // Silence at the Start.
+    for _ in 0..20 {
+        let mut silence = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+        start.process(&mut silence);
+        end.process(&mut silence);
+    }
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_SILENT));
+    for i in 0..200 {
+        let mut block = block_of(i);
+        start.process(&mut block);
+        end.process(&mut block);
+    }
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
+    // A second Start in the group: the older one stays in use, the newer says it is not used.
+    let mut second = Node::new();
+    second.link(1, group, 0);
+    for i in 0..10 {
+        let mut block = block_of(i);
+        start.process(&mut block);
+        second.process(&mut block);
+        end.process(&mut block);
+    }
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
+    assert_eq!(health_count(1, group, PUBLISHING), 1);
+    assert_eq!(health_count(1, group, START_NOT_USED), 1);
+    drop(second);
+    // The Start stops processing (its track was frozen, or the host stopped it): stale after 1 s.
+    for i in 0..(1.2 * RATE) as usize / BLOCK {
+        let mut block = block_of(i);
+        end.process(&mut block);
+    }
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_STALE));
+    drop((start, end));
+    // A Start at 44.1 kHz and an End at 48 kHz.
+    let group = 51;
+    let (mut start, mut end) = (Node::at_rate(44_100.0), Node::new());
+    start.link(1, group, 0);
+    end.link(2, group, 2);
+    for i in 0..20 {
+        let mut block = block_of(i);
+        start.process(&mut block);
+        end.process(&mut block);
+    }
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(SAMPLE_RATES_DIFFER));
 }

@@ -59,6 +59,17 @@ pub fn instances() -> u64 {
     }
 }
 
+/// How many instances with `role` in `group` report the health code `health`.
+pub fn health_count(role: u8, group: u8, health: u8) -> u64 {
+    // SAFETY: the symbol is our exported `extern "C" fn(u8, u8, u8) -> u64`.
+    unsafe {
+        let library = libloading::Library::new(plugin_path()).unwrap();
+        let f: libloading::Symbol<extern "C" fn(u8, u8, u8) -> u64> =
+            library.get(b"trimeter_link_health_count").unwrap();
+        f(role, group, health)
+    }
+}
+
 /// The link state the plugin library reports for the first instance with `role` (1 Start,
 /// 2 End) in `group`: (health, compare, latency in frames/16 + 1), or `None`.
 pub fn link_state(role: u8, group: u8) -> Option<(u8, u8, u32)> {
@@ -91,6 +102,11 @@ pub struct Node {
 
 impl Node {
     pub fn new() -> Self {
+        Self::at_rate(RATE)
+    }
+
+    /// An instance activated at `sample_rate`.
+    pub fn at_rate(sample_rate: f64) -> Self {
         let host = HostInfo::new("Trimeter link tests", "Trimeter Audio", "", "1.0").unwrap();
         let mut instance =
             PluginInstance::<TestHost>::new(|_| TestShared, |_| (), entry(), PLUGIN_ID, &host)
@@ -105,7 +121,7 @@ impl Node {
             })
             .collect();
         let config = PluginAudioConfiguration {
-            sample_rate: RATE,
+            sample_rate,
             min_frames_count: 1,
             max_frames_count: BLOCK as u32,
         };
