@@ -590,6 +590,9 @@ impl Link {
             None
         };
         self.status.set_levels(difference, self.match_db.value());
+        let following = self.role == LinkRole::End && self.mode == MatchMode::Continuous;
+        self.status
+            .set_follower(following.then(|| self.follower.state()));
         self.status
             .set_compare(if self.compare && self.role == LinkRole::End {
                 self.compare_state

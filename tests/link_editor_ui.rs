@@ -242,3 +242,15 @@ fn snapshot_overview_page() {
     h.run();
     h.snapshot_options("overview_page", &snapshot_options());
 }
+
+#[test]
+fn the_continuous_match_says_when_it_holds() {
+    let mut model = end_model(MatchMode::Continuous);
+    model.link.status.follower = Some(trimeter_meters::matching::MatchState::Gated);
+    model.link.status.match_gain_db = 4.5;
+    let mut h = harness(model);
+    h.run();
+    h.get_by_label(
+        "Match gain: +4.5 dB, holding: a side is below -60 (deadband ±0.5 dB, at most 3 dB/s, ±24 dB, holds below -60)",
+    );
+}

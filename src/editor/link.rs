@@ -17,6 +17,7 @@ use super::theme;
 use crate::link::params::{LinkParams, LinkRole, MatchMeasure, MatchMode};
 use crate::link::status::{CompareState, Health, LatencyState, LinkStatus, StatusView};
 use trimeter_link::{Registry, MAX_GROUP};
+use trimeter_meters::matching::MatchState;
 
 /// The link parameters as they stand (read from the host's values each frame).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,14 +130,14 @@ pub fn commit(model: &mut LinkModel, params: &LinkParams, setter: &ParamSetter) 
     }
 }
 
-/// The name other overviews show: the user's, else the host's track name. GUI thread.
+/// The name other overviews show: the host's track name where the host reports one, else the
+/// user's. GUI thread.
 pub fn publish_label(model: &LinkModel, params: &LinkParams) {
-    let user = params.user_label();
-    let label = if user.is_empty() {
-        model.overview.host_track_name.clone().unwrap_or_default()
-    } else {
-        user
-    };
+    let label = model
+        .overview
+        .host_track_name
+        .clone()
+        .unwrap_or_else(|| params.user_label());
     if let Some(slot) = model
         .status
         .own_slot
@@ -214,6 +215,17 @@ pub fn health_text(status: &StatusView, values: &LinkValues) -> (String, bool) {
             ),
             false,
         ),
+    }
+}
+
+/// What the continuous match does, for the match gain line.
+pub fn follower_text(state: Option<MatchState>) -> &'static str {
+    match state {
+        None => "",
+        Some(MatchState::Following) => ", following",
+        Some(MatchState::Matched) => ", matched: holding inside the deadband",
+        Some(MatchState::Gated) => ", holding: a side is below -60",
+        Some(MatchState::AtLimit) => ", held at the ±24 dB limit",
     }
 }
 
@@ -340,8 +352,9 @@ pub fn link_panel(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainC
         .strong(),
     );
     ui.label(format!(
-        "Match gain: {} dB (deadband ±0.5 dB, at most 3 dB/s, ±24 dB, holds below -60)",
-        format_signed(link.status.match_gain_db, 1)
+        "Match gain: {} dB{} (deadband ±0.5 dB, at most 3 dB/s, ±24 dB, holds below -60)",
+        format_signed(link.status.match_gain_db, 1),
+        follower_text(link.status.follower)
     ));
     ui.label(latency_text(&link.status));
     ui.add_space(6.0);

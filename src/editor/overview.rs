@@ -1,7 +1,8 @@
 //! The Overview page: every Trimeter instance in this process, read-only, from the link
 //! registry's slots (label, role and group, input and output level, suggested trim, clip lamps,
 //! link state), sorted as the user chooses and refreshed at GUI rate. This instance's own name
-//! is edited here (saved with the session).
+//! is edited here (saved with the session; the host's track name wins where the host reports
+//! one).
 
 use std::cmp::Ordering;
 
@@ -152,6 +153,11 @@ pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
         );
         if response.lost_focus() {
             overview.label_changed = true;
+        }
+        if let Some(host) = &overview.host_track_name {
+            ui.label(theme::caption(&format!(
+                "others see the host's track name \"{host}\""
+            )));
         }
         ui.separator();
         ui.label("Levels in");

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use atomic_float::AtomicF32;
 use trimeter_link::SlotRef;
+use trimeter_meters::matching::MatchState;
 
 /// `to_u8` and `from_u8` of a state enum with an `ALL` table whose first entry is the default:
 /// the number is the position in `ALL`.
@@ -150,6 +151,9 @@ pub struct LinkStatus {
     /// The continuous match gain applied now, dB.
     match_gain_db: AtomicF32,
     compare: AtomicU8,
+    /// The continuous match's state: 0 not running, 1 following, 2 matched, 3 gated, 4 at the
+    /// range limit.
+    follower: AtomicU8,
     /// -2 unknown, -1 measuring, -3 unreliable, else frames.
     latency: AtomicI64,
     latency_correlation: AtomicF32,
@@ -168,6 +172,7 @@ impl Default for LinkStatus {
             difference_db: AtomicF32::new(f32::NAN),
             match_gain_db: AtomicF32::new(0.0),
             compare: AtomicU8::new(CompareState::Off.to_u8()),
+            follower: AtomicU8::new(0),
             latency: AtomicI64::new(LATENCY_UNKNOWN),
             latency_correlation: AtomicF32::new(0.0),
             sample_rate: AtomicF32::new(0.0),
@@ -197,6 +202,8 @@ pub struct StatusView {
     pub match_gain_db: f32,
     /// What Compare does.
     pub compare: CompareState,
+    /// What the continuous match does (`None` when it is not running).
+    pub follower: Option<MatchState>,
     /// The chain's latency.
     pub latency: LatencyState,
     /// This instance's sample rate, Hz.
@@ -233,6 +240,18 @@ impl LinkStatus {
         self.difference_db
             .store(difference_db.unwrap_or(f32::NAN), Ordering::Relaxed);
         self.match_gain_db.store(match_gain_db, Ordering::Relaxed);
+    }
+
+    /// Sets what the continuous match does (`None`: not running). Real-time safe.
+    pub fn set_follower(&self, state: Option<MatchState>) {
+        let code = match state {
+            None => 0,
+            Some(MatchState::Following) => 1,
+            Some(MatchState::Matched) => 2,
+            Some(MatchState::Gated) => 3,
+            Some(MatchState::AtLimit) => 4,
+        };
+        self.follower.store(code, Ordering::Relaxed);
     }
 
     /// Sets what Compare does. Real-time safe.
@@ -293,6 +312,13 @@ impl LinkStatus {
                 .filter(|v| v.is_finite()),
             match_gain_db: self.match_gain_db.load(Ordering::Relaxed),
             compare: CompareState::from_u8(self.compare.load(Ordering::Relaxed)),
+            follower: match self.follower.load(Ordering::Relaxed) {
+                1 => Some(MatchState::Following),
+                2 => Some(MatchState::Matched),
+                3 => Some(MatchState::Gated),
+                4 => Some(MatchState::AtLimit),
+                _ => None,
+            },
             latency: self.latency(),
             sample_rate: self.sample_rate.load(Ordering::Relaxed),
             partner_sample_rate: self.partner_sample_rate.load(Ordering::Relaxed),
@@ -330,6 +356,16 @@ mod tests {
         ] {
             status.set_latency(latency);
             assert_eq!(status.latency(), latency);
+        }
+        for follower in [
+            None,
+            Some(MatchState::Following),
+            Some(MatchState::Matched),
+            Some(MatchState::Gated),
+            Some(MatchState::AtLimit),
+        ] {
+            status.set_follower(follower);
+            assert_eq!(status.view().follower, follower);
         }
         status.set_levels(None, 1.5);
         assert_eq!(status.view().difference_db, None);
