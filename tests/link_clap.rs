@@ -376,3 +376,105 @@ fn health_reports_several_starts_silence_staleness_and_sample_rates() {
     }
     assert_eq!(link_state(2, group).map(|s| s.0), Some(SAMPLE_RATES_DIFFER));
 }
+
+/// Largest step between neighbouring samples.
+fn max_step(samples: &[f32]) -> f32 {
+    samples
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Compare through a chain that inverts polarity (the worst case: dry and processed cancel): the
+/// switch crossfades, so no sample step is larger than the tone's own steps allow, and the
+/// Start's input plays afterwards.
+#[test]
+fn compare_crossfades_without_a_click() {
+    let _serial = serial();
+    let group = 60;
+    let (mut start, mut end) = (Node::new(), Node::new());
+    start.link(1, group, 0);
+    end.link(2, group, 2);
+    let mut chain = Chain::new(-9.0, 100);
+    chain.gain = -chain.gain;
+    // Noise first (the latency measurement needs it), then a 100 Hz tone.
+    let (mut left, mut right) = noise(5.0, 31);
+    let tone = trimeter_meters::signals::sine(RATE, 100.0, -12.0, 4.0, 0.0);
+    left.extend_from_slice(&tone);
+    right.extend_from_slice(&tone);
+    let switch_at = (7.0 * RATE) as usize / BLOCK;
+    let captured = (3.5 * RATE) as usize / BLOCK;
+    let out = run_pair(
+        &mut start,
+        &mut chain,
+        &mut end,
+        &(left, right.clone()),
+        |i, _, end| {
+            if i >= captured && i < switch_at && link_state(2, group).is_some_and(|s| s.2 == 0) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if i == switch_at {
+                end.set("Compare", 1.0);
+            }
+        },
+    );
+    assert_eq!(link_state(2, group).map(|s| s.1), Some(COMPARE_DRY));
+    let switch = switch_at * BLOCK;
+    let tone_step = max_step(&tone);
+    let around = &out[switch - 2000..switch + 3000];
+    assert!(
+        max_step(around) <= 1.3 * tone_step,
+        "a {} step at the switch, the tone's steps are {tone_step}",
+        max_step(around)
+    );
+    // After the fade: the dry tone, delayed by the chain's latency, at the Start's level.
+    let after = switch + 4000;
+    let dry = &right[after - 100..after - 100 + 4800];
+    let played = &out[after..after + 4800];
+    let (lag, c) = correlation_peak(played, dry, 16);
+    assert_eq!(lag, 0);
+    assert!(c > 0.99, "{c}: plays the dry (non-inverted) tone");
+}
+
+/// Bypassing the End removes the match gain: the output is the End's input again.
+#[test]
+fn bypassing_the_end_removes_the_match_gain() {
+    let _serial = serial();
+    let group = 61;
+    let (mut start, mut end) = (Node::new(), Node::new());
+    start.link(1, group, 0);
+    end.link(2, group, 2);
+    let mut chain = Chain::new(-9.0, 0);
+    let signal = noise(10.0, 41);
+    let bypass_at = (8.0 * RATE) as usize / BLOCK;
+    let mut into_end = Vec::new();
+    let mut out = Vec::new();
+    for (i, (l, r)) in signal
+        .0
+        .chunks(BLOCK)
+        .zip(signal.1.chunks(BLOCK))
+        .enumerate()
+    {
+        if i == bypass_at {
+            end.set("Bypass", 1.0);
+        }
+        let mut block = [l.to_vec(), r.to_vec()];
+        start.process(&mut block);
+        chain.process(&mut block);
+        into_end.extend_from_slice(&block[0]);
+        end.process(&mut block);
+        out.extend_from_slice(&block[0]);
+    }
+    let matched = bypass_at * BLOCK - BLOCK;
+    let gain = block_gain_db(
+        &into_end[matched..matched + BLOCK],
+        &out[matched..matched + BLOCK],
+    );
+    assert!(
+        (gain - 9.0).abs() <= 0.5,
+        "matched at {gain} dB before the bypass"
+    );
+    let settled = bypass_at * BLOCK + (0.05 * RATE) as usize;
+    let gain = block_gain_db(&into_end[settled..], &out[settled..]);
+    assert!(gain.abs() < 1e-3, "{gain} dB left while bypassed");
+}

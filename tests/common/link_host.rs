@@ -221,7 +221,8 @@ impl Drop for Node {
 
 /// A chain of known gain and latency (a delay line), built by the test host.
 pub struct Chain {
-    gain: f32,
+    /// Linear gain (negative inverts).
+    pub gain: f32,
     delay: Vec<[f32; 2]>,
     position: usize,
 }
