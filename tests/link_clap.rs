@@ -136,6 +136,16 @@ fn continuous_match_brings_a_minus_9_db_chain_back_and_other_groups_are_unaffect
     assert_eq!(link_state(2, group).map(|s| s.0), Some(NO_START));
 }
 
+/// This host runs far faster than real time: from the block where the first capture is full
+/// until block `until`, give the analysis thread (a few tens of ms) the time it would have had,
+/// until the End of `group` reports its latency.
+fn wait_for_latency(block: usize, until: usize, group: u8) {
+    let captured = (3.5 * RATE) as usize / BLOCK;
+    if (captured..until).contains(&block) && link_state(2, group).is_some_and(|s| s.2 == 0) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Cross-correlation of `a` against `b` shifted by every lag in -max..=max, normalized; the
 /// lag of the peak and its value.
 fn correlation_peak(a: &[f32], b: &[f32], max: isize) -> (isize, f64) {
@@ -169,13 +179,8 @@ fn compare_plays_the_dry_signal_time_aligned_and_level_matched() {
     let mut chain = Chain::new(-9.0, latency);
     let signal = noise(16.0, 5);
     let compare_at = (12.0 * RATE) as usize / BLOCK;
-    let captured = (3.5 * RATE) as usize / BLOCK;
     let out = run_pair(&mut start, &mut chain, &mut end, &signal, |i, _, end| {
-        // This host runs far faster than real time: give the background analysis (a few tens
-        // of ms) the time it would have had, until the latency is reported.
-        if i >= captured && i < compare_at && link_state(2, group).is_some_and(|s| s.2 == 0) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for_latency(i, compare_at, group);
         if i == compare_at {
             end.set("Compare", 1.0);
         }
@@ -403,16 +408,13 @@ fn compare_crossfades_without_a_click() {
     left.extend_from_slice(&tone);
     right.extend_from_slice(&tone);
     let switch_at = (7.0 * RATE) as usize / BLOCK;
-    let captured = (3.5 * RATE) as usize / BLOCK;
     let out = run_pair(
         &mut start,
         &mut chain,
         &mut end,
         &(left, right.clone()),
         |i, _, end| {
-            if i >= captured && i < switch_at && link_state(2, group).is_some_and(|s| s.2 == 0) {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+            wait_for_latency(i, switch_at, group);
             if i == switch_at {
                 end.set("Compare", 1.0);
             }
