@@ -231,6 +231,8 @@ impl NiceEguiApp for TrimeterEditor {
     fn track_info_changed(&mut self, info: nice_plug::prelude::TrackInfo) {
         let name = info.name().trim();
         self.model.link.overview.host_track_name = (!name.is_empty()).then(|| name.to_string());
+        self.links.params.link.set_host_track_name(name);
+        self.model.link.status = self.links.link.view();
         link::publish_label(&self.model.link, &self.links.params.link);
     }
 

@@ -215,7 +215,7 @@ impl Plugin for Trimeter {
         self.output_history.prepare(sample_rate);
         self.channels = channels;
         self.sample_rate = sample_rate;
-        let label = self.params.link.user_label();
+        let label = self.params.link.display_label();
         self.link
             .activate(sample_rate, self.gain.max_chunk(), channels, &label);
         true

@@ -130,14 +130,9 @@ pub fn commit(model: &mut LinkModel, params: &LinkParams, setter: &ParamSetter) 
     }
 }
 
-/// The name other overviews show: the host's track name where the host reports one, else the
-/// user's. GUI thread.
+/// Publishes the name other overviews show ([`LinkParams::display_label`]). GUI thread.
 pub fn publish_label(model: &LinkModel, params: &LinkParams) {
-    let label = model
-        .overview
-        .host_track_name
-        .clone()
-        .unwrap_or_else(|| params.user_label());
+    let label = params.display_label();
     if let Some(slot) = model
         .status
         .own_slot

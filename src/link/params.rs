@@ -110,6 +110,8 @@ pub struct LinkParams {
     /// if the host reports one, else the slot number). Saved with the session.
     #[persist = "link_label"]
     pub label: Arc<RwLock<String>>,
+    /// The host's track name, when the host reported one (not saved: the host reports it again).
+    pub host_track_name: RwLock<String>,
 }
 
 impl Default for LinkParams {
@@ -128,6 +130,7 @@ impl Default for LinkParams {
             measure: EnumParam::new("Match Measure", MatchMeasure::ShortTerm),
             compare: BoolParam::new("Compare", false),
             label: Arc::new(RwLock::new(String::new())),
+            host_track_name: RwLock::new(String::new()),
         }
     }
 }
@@ -141,6 +144,28 @@ impl LinkParams {
     /// The user's label (empty when none was set). Takes a read lock: not for `process()`.
     pub fn user_label(&self) -> String {
         self.label.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The name other instances' overviews show: the host's track name where the host reported
+    /// one, else the user's label (empty: none). Takes read locks: not for `process()`.
+    pub fn display_label(&self) -> String {
+        let host = self
+            .host_track_name
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        if host.is_empty() {
+            self.user_label()
+        } else {
+            host
+        }
+    }
+
+    /// Records the host's track name. Takes a write lock: not for `process()`.
+    pub fn set_host_track_name(&self, name: &str) {
+        if let Ok(mut host) = self.host_track_name.write() {
+            *host = name.trim().to_string();
+        }
     }
 
     /// Sets the user's label. Takes a write lock: not for `process()`.
@@ -164,6 +189,13 @@ mod tests {
         let loaded = TrimeterParams::default();
         loaded.deserialize_fields(&saved);
         assert_eq!(loaded.link.user_label(), "Lead vocal");
+        assert_eq!(loaded.link.display_label(), "Lead vocal");
+        loaded.link.set_host_track_name(" Vox 1 ");
+        assert_eq!(
+            loaded.link.display_label(),
+            "Vox 1",
+            "the host's track name wins"
+        );
         assert_eq!(LinkParams::default().group_u8(), 1);
     }
 }
