@@ -280,7 +280,7 @@ impl Plugin for Trimeter {
 }
 
 /// Read-only views of the first `frames` frames of each channel, without allocating.
-fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32]; MAX_CHANNELS] {
+pub(crate) fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32]; MAX_CHANNELS] {
     let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
     for (view, channel) in views.iter_mut().zip(block) {
         *view = channel.get(..frames).unwrap_or(channel);

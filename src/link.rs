@@ -14,6 +14,8 @@
 //! Signal flow in an End instance: input -> (input meters, latency capture) -> trim, makeup,
 //! bypass -> pre-match meter -> match gain -> Compare crossfade -> output meters.
 
+mod buffers;
+pub mod diagnostics;
 pub mod latency;
 pub mod level;
 pub mod params;
@@ -24,6 +26,9 @@ use std::sync::Arc;
 use trimeter_link::{Levels, Publish, ReadError, Registration, Registry, SlotRef, StartSearch};
 use trimeter_meters::engine::summarize;
 use trimeter_meters::gain::Ramp;
+
+use crate::read_only;
+use buffers::{apply_gain, downmix, dry_views};
 use trimeter_meters::matching::{MatchConfig, MatchFollower};
 use trimeter_meters::staging::StagingTarget;
 use trimeter_meters::units::db_to_amplitude;
@@ -605,99 +610,8 @@ impl Link {
     }
 }
 
-/// The link state ([`status::pack_slot_state`]) of the first instance in this process with
-/// role `role` (0 Off, 1 Start, 2 End) in group `group`, or -1: a diagnostic for test hosts that
-/// load the plugin library (their own copy of this crate has another registry). Exported
-/// unmangled.
-#[no_mangle]
-pub extern "C" fn trimeter_link_state(role: u8, group: u8) -> i64 {
-    let role = role_of(role);
-    Registry::global()
-        .occupied()
-        .into_iter()
-        .find(|(_, view)| view.role == role && view.group == group)
-        .map_or(-1, |(_, view)| i64::from(view.link_state))
-}
-
 impl Drop for Link {
     fn drop(&mut self) {
         self.deactivate();
     }
-}
-
-/// Views of the first `n` frames of each scratch channel.
-fn dry_views(dry: &mut [Vec<f32>], n: usize) -> [&mut [f32]; MAX_CHANNELS] {
-    let mut views: [&mut [f32]; MAX_CHANNELS] = Default::default();
-    for (view, channel) in views.iter_mut().zip(dry.iter_mut()) {
-        *view = &mut channel[..n];
-    }
-    views
-}
-
-/// Read-only views of the first `frames` frames of each channel, without allocating.
-fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32]; MAX_CHANNELS] {
-    let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
-    for (view, channel) in views.iter_mut().zip(block) {
-        *view = &channel[..frames];
-    }
-    views
-}
-
-/// The mean of the channels into `out`.
-fn downmix<C: AsRef<[f32]>>(channels: &[C], out: &mut [f32]) {
-    out.fill(0.0);
-    let scale = 1.0 / channels.len().max(1) as f32;
-    for channel in channels {
-        for (o, &s) in out.iter_mut().zip(channel.as_ref()) {
-            *o += s * scale;
-        }
-    }
-}
-
-/// Applies the (ramped) gain in dB to the first `n` frames of every channel.
-fn apply_gain(block: &mut [&mut [f32]], n: usize, gain_db: &mut Ramp) {
-    if !gain_db.is_ramping() {
-        if gain_db.value() != 0.0 {
-            let gain = db_to_amplitude(gain_db.value());
-            for samples in block.iter_mut() {
-                samples[..n].iter_mut().for_each(|s| *s *= gain);
-            }
-        }
-        return;
-    }
-    for frame in 0..n {
-        let gain = db_to_amplitude(gain_db.step());
-        for samples in block.iter_mut() {
-            samples[frame] *= gain;
-        }
-    }
-}
-
-/// How many instances with role `role` (0 Off, 1 Start, 2 End) in group `group` report the
-/// health `health` (the order of [`status::Health`]): a diagnostic for test hosts. Exported
-/// unmangled.
-#[no_mangle]
-pub extern "C" fn trimeter_link_health_count(role: u8, group: u8, health: u8) -> u64 {
-    Registry::global()
-        .occupied()
-        .into_iter()
-        .filter(|(_, view)| {
-            view.role == role_of(role) && view.group == group && view.link_state as u8 == health
-        })
-        .count() as u64
-}
-
-fn role_of(code: u8) -> trimeter_link::Role {
-    match code {
-        1 => trimeter_link::Role::Start,
-        2 => trimeter_link::Role::End,
-        _ => trimeter_link::Role::Off,
-    }
-}
-
-/// How many instances of this process are in the registry now: a diagnostic for test hosts.
-/// Exported unmangled.
-#[no_mangle]
-pub extern "C" fn trimeter_link_instances() -> u64 {
-    Registry::global().len() as u64
 }
