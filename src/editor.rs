@@ -18,6 +18,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
+use crate::assistant::engine::AssistantRequests;
+use crate::assistant::StatusReader;
 use crate::params::TrimeterParams;
 use crate::settings::{
     EditorSettings, ResetRequests, SettingsStore, DEFAULT_WINDOW_SIZE, MIN_WINDOW_SIZE,
@@ -25,6 +27,7 @@ use crate::settings::{
 use trimeter_meters::history::{HistoryReader, HISTORY_RATE_HZ};
 use trimeter_meters::readout::ReadoutReader;
 
+pub mod assistant_panel;
 pub mod bars;
 pub mod controls;
 pub mod history_view;
@@ -63,6 +66,10 @@ pub struct EditorLinks {
     pub output_history: HistoryReader,
     /// Where meter resets go.
     pub resets: Arc<ResetRequests>,
+    /// The assistant's status from the audio thread.
+    pub assistant_status: StatusReader,
+    /// Where the assistant's Learn, Freeze and Reset go.
+    pub assistant_requests: Arc<AssistantRequests>,
 }
 
 /// Builds the editor for one instance.
@@ -118,6 +125,8 @@ impl TrimeterEditor {
     fn refresh(&mut self) {
         self.model.readings = self.links.readout.read();
         self.model.settings = self.links.params.editor.get();
+        self.model.assistant.status = self.links.assistant_status.read();
+        self.model.assistant.settings = self.links.params.assistant.get();
         let seconds = self.model.settings.history_length.seconds();
         let count = (f64::from(seconds) * HISTORY_RATE_HZ) as usize;
         let seen = (
@@ -199,6 +208,11 @@ impl NiceEguiApp for TrimeterEditor {
             &mut self.model,
             &self.links.params.editor,
             &self.links.resets,
+        );
+        assistant_panel::commit(
+            &mut self.model.assistant,
+            &self.links.params.assistant,
+            &self.links.assistant_requests,
         );
     }
 

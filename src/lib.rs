@@ -13,10 +13,13 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 
+pub mod assistant;
 pub mod editor;
 pub mod params;
 pub mod settings;
 
+use assistant::engine::{AssistantEngine, AssistantRequests, TransportInfo};
+use assistant::StatusReader;
 use params::TrimeterParams;
 use settings::ResetRequests;
 use trimeter_meters::history::{history, HistoryReader, HistoryWriter};
@@ -49,6 +52,17 @@ static REPAINT_REQUESTS: AtomicU64 = AtomicU64::new(0);
 #[no_mangle]
 pub extern "C" fn trimeter_repaint_requests() -> u64 {
     REPAINT_REQUESTS.load(Ordering::Relaxed)
+}
+
+/// The assistant's view of the transport in the last block processed by any instance in this
+/// process: bit 0 playing, bit 1 measuring (not paused), bits 32.. the jump count. A diagnostic
+/// the transport host test reads.
+static ASSISTANT_TRANSPORT: AtomicU64 = AtomicU64::new(0);
+
+/// [`ASSISTANT_TRANSPORT`], for a host (or test) that loaded this library. Exported unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_assistant_transport() -> u64 {
+    ASSISTANT_TRANSPORT.load(Ordering::Relaxed)
 }
 
 /// The plugin instance.
@@ -88,6 +102,12 @@ pub struct Trimeter {
     channels: usize,
     /// The sample rate of the active configuration, Hz.
     sample_rate: f64,
+    /// The gain-staging assistant: the learner on the pre-trim input, and the transport.
+    assistant: AssistantEngine,
+    /// Learn, Freeze and Reset from the editor's assistant panel.
+    assistant_requests: Arc<AssistantRequests>,
+    /// The assistant status's reading end, handed to the editor.
+    assistant_status: Option<StatusReader>,
 }
 
 impl Default for Trimeter {
@@ -96,6 +116,8 @@ impl Default for Trimeter {
         let (input_history, input_history_reader) = history();
         let (output_history, output_history_reader) = history();
         let params = Arc::new(TrimeterParams::default());
+        let (status_writer, status_reader) = assistant::status_channel();
+        let assistant_requests = Arc::new(AssistantRequests::default());
         let config = EngineConfig {
             max_block: DEFAULT_MAX_BLOCK,
             vu_reference_dbfs: params.editor.vu_reference_dbfs(),
@@ -107,6 +129,12 @@ impl Default for Trimeter {
             DEFAULT_MAX_BLOCK,
             config.channels,
             &params.gain_targets(),
+        );
+        let assistant = AssistantEngine::new(
+            config,
+            params.assistant.audio(),
+            assistant_requests.clone(),
+            status_writer,
         );
         Self {
             params,
@@ -127,6 +155,9 @@ impl Default for Trimeter {
             repaint: RepaintNotifier::new(),
             channels: config.channels,
             sample_rate: config.sample_rate,
+            assistant,
+            assistant_requests,
+            assistant_status: Some(status_reader),
         }
     }
 }
@@ -164,6 +195,7 @@ impl Plugin for Trimeter {
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         // The readout has one reader; the host asks for the editor once per instance.
         let reader = self.readout_reader.take()?;
+        let assistant_status = self.assistant_status.take()?;
         editor::create(editor::EditorLinks {
             params: self.params.clone(),
             state: self.editor_state.clone(),
@@ -172,6 +204,8 @@ impl Plugin for Trimeter {
             input_history: self.history_readers.0.clone(),
             output_history: self.history_readers.1.clone(),
             resets: self.resets.clone(),
+            assistant_status,
+            assistant_requests: self.assistant_requests.clone(),
         })
     }
 
@@ -206,6 +240,7 @@ impl Plugin for Trimeter {
         );
         self.input_meters.configure(config);
         self.output_meters.configure(config);
+        self.assistant.prepare(config);
         self.input_history.prepare(sample_rate);
         self.output_history.prepare(sample_rate);
         self.channels = channels;
@@ -223,13 +258,14 @@ impl Plugin for Trimeter {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         self.gain.set_targets(&self.params.gain_targets());
         self.apply_editor_requests();
         let channels = buffer.as_slice();
         let n = channels.len().min(self.channels);
         let frames = channels.first().map_or(0, |c| c.len());
+        self.begin_assistant_block(transport_info(context.transport()), frames);
         let mut offset = 0;
         while offset < frames {
             // Views of the next chunk; the gain stage says how much of it it took.
@@ -242,7 +278,9 @@ impl Plugin for Trimeter {
             if done == 0 {
                 break;
             }
-            self.input_meters.process(&read_only(block, done)[..n]);
+            let input = read_only(block, done);
+            self.input_meters.process(&input[..n]);
+            self.assistant.process(&input[..n]);
             self.gain.process_output(block);
             self.output_meters.process(&read_only(block, done)[..n]);
             offset += done;
@@ -251,6 +289,12 @@ impl Plugin for Trimeter {
         let output_peaks = self.output_meters.take_channel_peaks();
         self.record_history(offset, &input_peaks, &output_peaks);
         self.publish(offset, &input_peaks, &output_peaks);
+        if self
+            .assistant
+            .end_block(offset, self.editor_state.is_open())
+        {
+            self.repaint_due = true;
+        }
         ProcessStatus::Normal
     }
 }
@@ -264,7 +308,39 @@ fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32]; MAX_CHAN
     views
 }
 
+/// The host's transport as the assistant needs it. A host that reports none (no play state,
+/// position, tempo or bar) leaves every field of nice-plug's `Transport` empty.
+fn transport_info(transport: &Transport) -> TransportInfo {
+    let pos_samples = transport.pos_samples();
+    TransportInfo {
+        reported: transport.playing
+            || pos_samples.is_some()
+            || transport.tempo.is_some()
+            || transport.bar_number().is_some(),
+        playing: transport.playing,
+        pos_samples,
+    }
+}
+
 impl Trimeter {
+    /// The assistant's part of the block start: the transport decides whether the integrating
+    /// loudness meters measure (paused while stopped, if so chosen) and whether they restart.
+    fn begin_assistant_block(&mut self, transport: TransportInfo, frames: usize) {
+        let plan = self
+            .assistant
+            .begin_block(self.params.assistant.audio(), transport, frames);
+        for meters in [&mut self.input_meters, &mut self.output_meters] {
+            if plan.reset_integrated {
+                meters.reset_loudness();
+            }
+            meters.set_loudness_paused(!plan.measure);
+        }
+        let state = u64::from(self.assistant.playing())
+            | u64::from(plan.measure) << 1
+            | u64::from(self.assistant.jumps()) << 32;
+        ASSISTANT_TRANSPORT.store(state, Ordering::Relaxed);
+    }
+
     /// Applies what the editor asked for since the previous block: meter resets, and a changed
     /// VU reference (which keeps the pointer where it is). Lock-free; never allocates.
     fn apply_editor_requests(&mut self) {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::assistant::settings::AssistantStore;
 use crate::settings::SettingsStore;
 use trimeter_meters::gain::GainTargets;
 use trimeter_meters::meter::MAX_CHANNELS;
@@ -38,6 +39,10 @@ pub struct TrimeterParams {
     /// window size and zoom), saved with the plugin state. Not automatable.
     #[persist = "editor"]
     pub editor: SettingsStore,
+    /// The gain-staging assistant's target and options, saved with the plugin state. Not
+    /// automatable; choosing a target never changes the audio.
+    #[persist = "assistant"]
+    pub assistant: AssistantStore,
 }
 
 impl Default for TrimeterParams {
@@ -53,6 +58,7 @@ impl Default for TrimeterParams {
                 .with_string_to_value(Arc::new(string_to_polarity)),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             editor: SettingsStore::default(),
+            assistant: AssistantStore::default(),
         }
     }
 }

@@ -51,13 +51,14 @@ impl Side {
     }
 }
 
-/// The editor's pages. Only the meter bridge exists now; the gain-staging assistant and the
-/// level-match link add their pages here, and the tab strip appears once there are two.
+/// The editor's pages; the tab strip appears once there are two.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Page {
     /// The meter bridge.
     #[default]
     Meters,
+    /// The gain-staging assistant.
+    Assistant,
 }
 
 /// What the views draw and what they ask for.
@@ -83,6 +84,8 @@ pub struct EditorModel {
     pub requested_resets: u32,
     /// The page shown.
     pub page: Page,
+    /// The gain-staging assistant's panel: its settings, status and requests.
+    pub assistant: super::assistant_panel::AssistantModel,
 }
 
 impl EditorModel {

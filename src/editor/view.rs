@@ -7,7 +7,7 @@ use egui::{vec2, Align, Color32, Layout, RichText, Ui};
 use super::bars::meter_group;
 use super::controls::{gain_knob, GainControls, GainParam};
 use super::history_view::history_graph;
-use super::model::{EditorModel, Side};
+use super::model::{EditorModel, Page, Side};
 use super::needle::{large_vu_bars, vu_face, NeedleFace};
 use super::readouts::readout_grid;
 use super::scale::{self, format_signed};
@@ -26,6 +26,31 @@ const HISTORY_HEIGHT: f32 = 150.0;
 
 /// Draws the editor into `ui`.
 pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainControls) {
+    egui::Panel::top("trimeter_pages")
+        .frame(
+            egui::Frame::new()
+                .fill(theme::BACKGROUND)
+                .inner_margin(egui::Margin::symmetric(10, 3)),
+        )
+        .show(ui, |ui| page_tabs(ui, model));
+    if model.page == Page::Assistant {
+        let vu_reference_dbfs = model.settings.vu_reference_dbfs;
+        egui::CentralPanel::default()
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::BACKGROUND)
+                    .inner_margin(egui::Margin::symmetric(14, 10)),
+            )
+            .show(ui, |ui| {
+                super::assistant_panel::assistant_ui(
+                    ui,
+                    &mut model.assistant,
+                    controls,
+                    vu_reference_dbfs,
+                )
+            });
+        return;
+    }
     egui::Panel::top("trimeter_toolbar")
         .frame(
             egui::Frame::new()
@@ -47,6 +72,15 @@ pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainCo
                 .inner_margin(egui::Margin::symmetric(10, 8)),
         )
         .show(ui, |ui| bridge(ui, model, controls));
+}
+
+/// The page tabs.
+fn page_tabs(ui: &mut Ui, model: &mut EditorModel) {
+    ui.horizontal(|ui| {
+        for (page, name) in [(Page::Meters, "Meters"), (Page::Assistant, "Assistant")] {
+            ui.selectable_value(&mut model.page, page, name);
+        }
+    });
 }
 
 fn toolbar(ui: &mut Ui, model: &mut EditorModel) {
