@@ -208,13 +208,17 @@ fn level_row<M: Copy + PartialEq>(
                 .fixed_decimals(1),
         )
         .on_hover_text(hover);
-        egui::ComboBox::from_id_salt(("assistant_measure", label))
+        let combo = egui::ComboBox::from_id_salt(("assistant_measure", label))
             .selected_text(name(*measure))
             .show_ui(ui, |ui| {
                 for &m in measures {
                     ui.selectable_value(measure, m, name(m));
                 }
             });
+        let accessible = format!("{label} measure");
+        combo
+            .response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, &accessible));
     });
 }
 
@@ -287,7 +291,7 @@ fn suggestion_column(
     };
     ui.label(floor);
     if let Some(warning) = status.noise_warning {
-        ui.label(RichText::new(format!("⚠ {}", warning.text())).color(theme::CAUTION));
+        ui.label(RichText::new(format!("Warning: {}", warning.text())).color(theme::CAUTION));
     }
     if let Some(s) = status.suggestion {
         if let Some(hint) = drive_hint(&model.status.learn, s.trim_db, vu_reference_dbfs) {
