@@ -8,28 +8,24 @@
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
+use egui_kittest::SnapshotOptions;
 use nice_plug::params::Params;
 
 use trimeter::assistant::engine::AssistantRequests;
 use trimeter::assistant::settings::ApplyTo;
 use trimeter::assistant::AssistantStatus;
 use trimeter::editor::assistant_panel;
-use trimeter::editor::controls::{GainParam, ParamCall, RecordingControls};
+use trimeter::editor::controls::{GainParam, ParamCall};
 use trimeter::editor::model::{EditorModel, Page};
-use trimeter::editor::{theme, view};
 use trimeter::params::TrimeterParams;
-use trimeter::settings::DEFAULT_WINDOW_SIZE;
 use trimeter_meters::signals::white_noise;
 use trimeter_meters::staging::learn::{LearnConfig, LearnPhase, Learner};
 use trimeter_meters::staging::presets;
 use trimeter_meters::EngineConfig;
 
-struct State {
-    model: EditorModel,
-    controls: RecordingControls,
-    themed: bool,
-}
+#[path = "common/ui_harness.rs"]
+mod ui_harness;
+use ui_harness::State;
 
 /// What the audio thread would publish after learning 12 s of a stereo programme (noise
 /// phrases around -26 dBFS RMS with pauses and a -60 dBFS hiss under them).
@@ -68,28 +64,21 @@ fn model(status: AssistantStatus) -> EditorModel {
     model
 }
 
-fn harness(model: EditorModel) -> Harness<'static, State> {
-    Harness::builder()
-        .with_size(egui::vec2(DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1))
-        .with_step_dt(1.0 / 60.0)
-        .wgpu()
-        .build_ui_state(
-            |ui, state: &mut State| {
-                if !state.themed {
-                    theme::apply(ui.ctx());
-                    state.themed = true;
-                }
-                view::editor_ui(ui, &mut state.model, &mut state.controls);
-            },
-            State {
-                model,
-                controls: RecordingControls {
-                    values_db: [4.0, 0.0],
-                    calls: Vec::new(),
-                },
-                themed: false,
-            },
-        )
+fn harness(model: EditorModel) -> egui_kittest::Harness<'static, State> {
+    ui_harness::harness(model, 1.0)
+}
+
+/// Hands the page's requests to an audio thread's atomic, as the plugin does after each frame,
+/// and takes them from there.
+fn committed_requests(h: &mut egui_kittest::Harness<'static, State>) -> u32 {
+    let params = TrimeterParams::default();
+    let requests = AssistantRequests::default();
+    assistant_panel::commit(
+        &mut h.state_mut().model.assistant,
+        &params.assistant,
+        &requests,
+    );
+    requests.take()
 }
 
 /// The suggestion the page shows for the model's target.
@@ -138,14 +127,7 @@ fn apply_sets_the_trim_in_one_gesture_and_freezes_and_applying_twice_sets_the_sa
     assert_eq!(h.state().controls.calls, expected);
     assert_eq!(h.state().controls.values_db, [suggestion, 0.0]);
     // The freeze goes to the audio thread's atomic.
-    let params = TrimeterParams::default();
-    let requests = AssistantRequests::default();
-    assistant_panel::commit(
-        &mut h.state_mut().model.assistant,
-        &params.assistant,
-        &requests,
-    );
-    assert_eq!(requests.take(), AssistantRequests::FREEZE);
+    assert_eq!(committed_requests(&mut h), AssistantRequests::FREEZE);
     // Again: the same value, not twice the gain.
     h.get_by_label("Apply").click();
     h.run();
@@ -229,15 +211,8 @@ fn learn_and_reset_reach_the_audio_thread_and_apply_waits_for_material() {
     h.run();
     h.get_by_label("Reset").click();
     h.run();
-    let params = TrimeterParams::default();
-    let requests = AssistantRequests::default();
-    assistant_panel::commit(
-        &mut h.state_mut().model.assistant,
-        &params.assistant,
-        &requests,
-    );
     assert_eq!(
-        requests.take(),
+        committed_requests(&mut h),
         AssistantRequests::LEARN | AssistantRequests::RESET
     );
     // While learning, the button offers to start over.
