@@ -236,6 +236,56 @@ fn preset_row(ui: &mut Ui, settings: &mut AssistantSettings, preset: &'static Pr
     ui.end_row();
 }
 
+/// Every action button has this size (points), so the row never moves: Learn becomes Learn
+/// again without pushing Apply aside.
+const BUTTON_SIZE: [f32; 2] = [96.0, 26.0];
+
+/// Learn, Apply and Reset, at the top of the column where nothing above them changes height.
+fn action_buttons(
+    ui: &mut Ui,
+    model: &mut AssistantModel,
+    controls: &mut dyn GainControls,
+    status: &LearnStatus,
+) {
+    ui.horizontal(|ui| {
+        let learn = if status.phase == LearnPhase::Idle {
+            "Learn"
+        } else {
+            "Learn again"
+        };
+        if ui
+            .add_sized(BUTTON_SIZE, egui::Button::new(learn))
+            .on_hover_text("Measure the part that plays, from nothing")
+            .clicked()
+        {
+            model.requests |= AssistantRequests::LEARN;
+        }
+        let apply = ui
+            .add_enabled_ui(status.suggestion.is_some(), |ui| {
+                ui.add_sized(
+                    BUTTON_SIZE,
+                    egui::Button::new(RichText::new("Apply").strong())
+                        .fill(theme::ACCENT.gamma_multiply(0.5)),
+                )
+            })
+            .inner
+            .on_hover_text(format!(
+                "Set {} through the host (undoable) and freeze the measurement",
+                model.settings.apply_to.name()
+            ));
+        if apply.clicked() {
+            model.apply(controls);
+        }
+        if ui
+            .add_sized(BUTTON_SIZE, egui::Button::new("Reset"))
+            .on_hover_text("Forget the measurement and restart integrated loudness and LRA")
+            .clicked()
+        {
+            model.requests |= AssistantRequests::RESET;
+        }
+    });
+}
+
 fn suggestion_column(
     ui: &mut Ui,
     model: &mut AssistantModel,
@@ -244,6 +294,8 @@ fn suggestion_column(
 ) {
     let status = model.learn_status();
     ui.label(theme::caption("SUGGESTION"));
+    action_buttons(ui, model, controls, &status);
+    ui.add_space(6.0);
     let phase = match status.phase {
         LearnPhase::Idle => "Press Learn and play the part",
         LearnPhase::Learning if model.status.measuring => "Learning…",
@@ -298,41 +350,6 @@ fn suggestion_column(
             ui.label(RichText::new(hint).color(theme::ACCENT));
         }
     }
-    ui.add_space(10.0);
-    ui.horizontal(|ui| {
-        let learn = if status.phase == LearnPhase::Idle {
-            "Learn"
-        } else {
-            "Learn again"
-        };
-        if ui
-            .button(learn)
-            .on_hover_text("Measure the part that plays, from nothing")
-            .clicked()
-        {
-            model.requests |= AssistantRequests::LEARN;
-        }
-        let apply = ui
-            .add_enabled(
-                status.suggestion.is_some(),
-                egui::Button::new(RichText::new("Apply").strong())
-                    .fill(theme::ACCENT.gamma_multiply(0.5)),
-            )
-            .on_hover_text(format!(
-                "Set {} through the host (undoable) and freeze the measurement",
-                model.settings.apply_to.name()
-            ));
-        if apply.clicked() {
-            model.apply(controls);
-        }
-        if ui
-            .button("Reset")
-            .on_hover_text("Forget the measurement and restart integrated loudness and LRA")
-            .clicked()
-        {
-            model.requests |= AssistantRequests::RESET;
-        }
-    });
     ui.add_space(6.0);
     let transport = if model.status.transport_playing {
         ("Transport playing", theme::NORMAL)
