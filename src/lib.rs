@@ -24,6 +24,7 @@ use params::TrimeterParams;
 use settings::ResetRequests;
 use trimeter_meters::history::{history, HistoryReader, HistoryWriter};
 use trimeter_meters::readout::{readout, ChannelPeaks, MeterFrame, ReadoutReader, ReadoutWriter};
+use trimeter_meters::staging::learn::LearnPhase;
 use trimeter_meters::{EngineConfig, GainStage, MeterEngine, MAX_CHANNELS};
 
 /// The block length meters and the gain stage are prepared for before the host tells us its
@@ -54,9 +55,9 @@ pub extern "C" fn trimeter_repaint_requests() -> u64 {
     REPAINT_REQUESTS.load(Ordering::Relaxed)
 }
 
-/// The assistant's view of the transport in the last block processed by any instance in this
-/// process: bit 0 playing, bit 1 measuring (not paused), bits 32.. the jump count. A diagnostic
-/// the transport host test reads.
+/// The assistant's view of the last block processed by any instance in this process: bit 0
+/// playing, bit 1 measuring (not paused), bits 2-3 the learner's phase (0 idle, 1 learning,
+/// 2 frozen), bits 32.. the jump count. A diagnostic the assistant's host tests read.
 static ASSISTANT_TRANSPORT: AtomicU64 = AtomicU64::new(0);
 
 /// [`ASSISTANT_TRANSPORT`], for a host (or test) that loaded this library. Exported unmangled.
@@ -335,8 +336,14 @@ impl Trimeter {
             }
             meters.set_loudness_paused(!plan.measure);
         }
+        let phase: u64 = match self.assistant.phase() {
+            LearnPhase::Idle => 0,
+            LearnPhase::Learning => 1,
+            LearnPhase::Frozen => 2,
+        };
         let state = u64::from(self.assistant.playing())
             | u64::from(plan.measure) << 1
+            | phase << 2
             | u64::from(self.assistant.jumps()) << 32;
         ASSISTANT_TRANSPORT.store(state, Ordering::Relaxed);
     }

@@ -9,14 +9,15 @@
 //! `trimeter_assistant_transport` (process-wide, so this binary holds one test). The debug build
 //! runs `process()` under nice-plug's allocation guard.
 
-use clack_host::events::event_types::{TransportEvent, TransportFlags};
-use clack_host::events::{EventFlags, EventHeader};
+use clack_host::events::event_types::TransportEvent;
 use clack_host::prelude::*;
-use clack_host::utils::{BeatTime, SecondsTime};
 
 #[path = "common/clap.rs"]
 mod clap;
-use clap::{load_state, plugin_path, save_state, TestHost, TestShared, PLUGIN_ID};
+use clap::{
+    diagnostic, load_state, plugin_path, process_block, save_state, transport, TestHost,
+    TestShared, PLUGIN_ID,
+};
 
 const RATE: f64 = 48_000.0;
 const BLOCK: usize = 480;
@@ -26,47 +27,14 @@ struct Diagnostics(libloading::Library);
 
 impl Diagnostics {
     fn read(&self) -> (bool, bool, u32) {
-        // SAFETY: the symbol's signature is fixed in src/lib.rs (`extern "C" fn() -> u64`).
-        let state = unsafe {
-            let f: libloading::Symbol<extern "C" fn() -> u64> = self
-                .0
-                .get(b"trimeter_assistant_transport")
-                .expect("diagnostic symbol");
-            f()
-        };
+        let state = diagnostic(&self.0, b"trimeter_assistant_transport");
         (state & 1 == 1, state & 2 == 2, (state >> 32) as u32)
-    }
-}
-
-/// A CLAP transport at `pos_s` seconds, playing or not.
-fn transport(playing: bool, pos_s: f64) -> TransportEvent {
-    let mut flags = TransportFlags::HAS_SECONDS_TIMELINE | TransportFlags::HAS_TEMPO;
-    if playing {
-        flags |= TransportFlags::IS_PLAYING;
-    }
-    TransportEvent {
-        header: EventHeader::new_core(0, EventFlags::empty()),
-        flags,
-        song_pos_beats: BeatTime::from_int(0),
-        song_pos_seconds: SecondsTime::from_float(pos_s),
-        tempo: 120.0,
-        tempo_inc: 0.0,
-        loop_start_beats: BeatTime::from_int(0),
-        loop_end_beats: BeatTime::from_int(0),
-        loop_start_seconds: SecondsTime::from_float(0.0),
-        loop_end_seconds: SecondsTime::from_float(0.0),
-        bar_start: BeatTime::from_int(0),
-        bar_number: 0,
-        time_signature_numerator: 4,
-        time_signature_denominator: 4,
     }
 }
 
 /// An active instance: runs one block of a -20 dBFS tone per call with the given transport.
 struct Running {
     processor: StartedPluginAudioProcessor<TestHost>,
-    inputs: AudioPorts,
-    outputs: AudioPorts,
     in_buffers: Vec<Vec<f32>>,
     out_buffers: Vec<Vec<f32>>,
     steady: u64,
@@ -83,8 +51,6 @@ impl Running {
         let tone = trimeter_meters::signals::sine(RATE, 997.0, -20.0, 0.01, 0.0);
         Self {
             processor: processor.start_processing().expect("starts processing"),
-            inputs: AudioPorts::with_capacity(2, 1),
-            outputs: AudioPorts::with_capacity(2, 1),
             in_buffers: vec![tone[..BLOCK].to_vec(); 2],
             out_buffers: vec![vec![0.0; BLOCK]; 2],
             steady: 0,
@@ -92,32 +58,13 @@ impl Running {
     }
 
     fn block(&mut self, transport: Option<&TransportEvent>) {
-        let audio_in = self.inputs.with_input_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_input_only(
-                self.in_buffers
-                    .iter_mut()
-                    .map(|b| InputChannel::variable(&mut b[..])),
-            ),
-        }]);
-        let mut audio_out = self.outputs.with_output_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_output_only(
-                self.out_buffers.iter_mut().map(|b| &mut b[..]),
-            ),
-        }]);
-        let events = EventBuffer::new();
-        let mut output_events = EventBuffer::new();
-        self.processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                &InputEvents::from_buffer(&events),
-                &mut OutputEvents::from_buffer(&mut output_events),
-                Some(self.steady),
-                transport,
-            )
-            .expect("process succeeds");
+        process_block(
+            &mut self.processor,
+            &mut self.in_buffers,
+            &mut self.out_buffers,
+            self.steady,
+            transport,
+        );
         self.steady += BLOCK as u64;
     }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use trimeter_meters::staging::learn::{LearnConfig, LearnSnapshot, Learner};
+use trimeter_meters::staging::learn::{LearnConfig, LearnPhase, LearnSnapshot, Learner};
 use trimeter_meters::EngineConfig;
 
 use super::settings::AudioSettings;
@@ -188,7 +188,7 @@ impl AssistantEngine {
         }
         if jumped && self.settings.reset_on_jump {
             reset_integrated = true;
-            if self.learner.phase() == trimeter_meters::staging::learn::LearnPhase::Learning {
+            if self.learner.phase() == LearnPhase::Learning {
                 self.learner.start();
             }
         }
@@ -240,6 +240,11 @@ impl AssistantEngine {
     /// Whether the last block played (the transport ran, or the host reports none).
     pub fn playing(&self) -> bool {
         self.playing
+    }
+
+    /// Where the learner is.
+    pub fn phase(&self) -> LearnPhase {
+        self.learner.phase()
     }
 
     /// Times playback started somewhere else than where it stopped.

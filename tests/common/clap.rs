@@ -8,7 +8,10 @@ use std::ffi::CStr;
 use std::path::PathBuf;
 
 use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{TransportEvent, TransportFlags};
+use clack_host::events::{EventFlags, EventHeader};
 use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
 
 /// Trimeter's CLAP id.
 pub const PLUGIN_ID: &CStr = c"audio.trimeter.trimeter";
@@ -70,4 +73,75 @@ pub fn load_state<H: HostHandlers>(instance: &mut PluginInstance<H>, bytes: &[u8
     let handle = instance.plugin_handle();
     let state: PluginState = handle.get_extension().expect("state extension");
     state.load(&handle, &mut &bytes[..]).is_ok()
+}
+
+/// A CLAP transport (seconds timeline, 120 BPM) at `pos_s` seconds, playing or not.
+pub fn transport(playing: bool, pos_s: f64) -> TransportEvent {
+    let mut flags = TransportFlags::HAS_SECONDS_TIMELINE | TransportFlags::HAS_TEMPO;
+    if playing {
+        flags |= TransportFlags::IS_PLAYING;
+    }
+    TransportEvent {
+        header: EventHeader::new_core(0, EventFlags::empty()),
+        flags,
+        song_pos_beats: BeatTime::from_int(0),
+        song_pos_seconds: SecondsTime::from_float(pos_s),
+        tempo: 120.0,
+        tempo_inc: 0.0,
+        loop_start_beats: BeatTime::from_int(0),
+        loop_end_beats: BeatTime::from_int(0),
+        loop_start_seconds: SecondsTime::from_float(0.0),
+        loop_end_seconds: SecondsTime::from_float(0.0),
+        bar_start: BeatTime::from_int(0),
+        bar_number: 0,
+        time_signature_numerator: 4,
+        time_signature_denominator: 4,
+    }
+}
+
+/// One of the plugin library's exported diagnostics (`extern "C" fn() -> u64`, src/lib.rs), by
+/// symbol name, from the library loaded a second time (the same handle, the same statics).
+pub fn diagnostic(library: &libloading::Library, name: &[u8]) -> u64 {
+    // SAFETY: the diagnostics' signature is fixed in src/lib.rs.
+    unsafe {
+        let f: libloading::Symbol<extern "C" fn() -> u64> =
+            library.get(name).expect("diagnostic symbol");
+        f()
+    }
+}
+
+/// Runs one block through `processor`: the planar `input` (every channel as long as the block)
+/// into `output`, with no input events; returns the events the plugin sent.
+pub fn process_block<H: HostHandlers>(
+    processor: &mut StartedPluginAudioProcessor<H>,
+    input: &mut [Vec<f32>],
+    output: &mut [Vec<f32>],
+    steady_time: u64,
+    transport: Option<&TransportEvent>,
+) -> EventBuffer {
+    let mut input_ports = AudioPorts::with_capacity(input.len(), 1);
+    let mut output_ports = AudioPorts::with_capacity(output.len(), 1);
+    let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
+        latency: 0,
+        channels: AudioPortBufferType::f32_input_only(
+            input.iter_mut().map(|b| InputChannel::variable(&mut b[..])),
+        ),
+    }]);
+    let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
+        latency: 0,
+        channels: AudioPortBufferType::f32_output_only(output.iter_mut().map(|b| &mut b[..])),
+    }]);
+    let events = EventBuffer::new();
+    let mut output_events = EventBuffer::new();
+    processor
+        .process(
+            &audio_in,
+            &mut audio_out,
+            &InputEvents::from_buffer(&events),
+            &mut OutputEvents::from_buffer(&mut output_events),
+            Some(steady_time),
+            transport,
+        )
+        .expect("process succeeds");
+    output_events
 }
