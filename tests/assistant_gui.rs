@@ -3,7 +3,8 @@
 //! user's clicks (XTest events into the editor's window) open the Assistant page, press Learn,
 //! and press Apply. The host must see Input Trim's change as a CLAP gesture (begin, value, end)
 //! in the plugin's output events, the saved state must hold the new trim, and the learner must
-//! freeze. The debug build runs `process()` under nice-plug's allocation guard throughout.
+//! freeze. Then Learn again, and the learner keeps running with the editor closed. The debug
+//! build runs `process()` under nice-plug's allocation guard throughout.
 //!
 //! Where to click comes from the editor's own layout: the same view, wrapped the same way as the
 //! plugin wraps it, at the same window size, built headless with egui_kittest and queried by
@@ -248,7 +249,14 @@ fn apply_in_the_editor_reaches_the_host_as_a_gesture_and_the_saved_state() {
         .unwrap_or_else(|| panic!("no trim in {json}"));
     assert!((saved - 12.0).abs() < 0.1, "{json}");
 
+    // Learn again (the same button), then close the editor: the learner keeps measuring in
+    // process(), still under the allocation guard, with nothing published.
+    click(targets[1]);
+    audio.blocks(4);
+    assert_eq!(learner_phase(&library), 1, "learning again");
     gui.destroy(&instance.plugin_handle());
+    audio.blocks(200);
+    assert_eq!(learner_phase(&library), 1);
     instance.deactivate(audio.processor.stop_processing());
     drop(instance);
     drop(conn);
