@@ -289,13 +289,14 @@ impl Plugin for Trimeter {
         let input_peaks = self.input_meters.take_channel_peaks();
         let output_peaks = self.output_meters.take_channel_peaks();
         self.record_history(offset, &input_peaks, &output_peaks);
-        self.publish(offset, &input_peaks, &output_peaks);
+        // Before publishing, so a new assistant status asks for this block's repaint.
         if self
             .assistant
             .end_block(offset, self.editor_state.is_open())
         {
             self.repaint_due = true;
         }
+        self.publish(offset, &input_peaks, &output_peaks);
         ProcessStatus::Normal
     }
 }
