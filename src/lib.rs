@@ -484,6 +484,7 @@ nice_export_vst3!(Trimeter);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assistant::engine::TransportInfo;
     use crate::settings::EditorSettings;
     use nice_assert_no_alloc::assert_no_alloc;
 
@@ -537,6 +538,44 @@ mod tests {
         assert_eq!(plugin.history_readers.0.written(), 20);
         assert_eq!(plugin.history_readers.1.written(), 20);
         assert_eq!(trimeter_published_frames(), published);
+    }
+
+    #[test]
+    fn the_transport_pauses_and_restarts_integrated_loudness_on_both_sides() {
+        let mut plugin = Trimeter::default();
+        let n = 48_000;
+        let tone = trimeter_meters::signals::sine(48_000.0, 997.0, -20.0, 1.0, 0.0);
+        let loud = vec![0.9f32; n];
+        let integrated =
+            |p: &Trimeter| [&p.input_meters, &p.output_meters].map(|m| m.summary().integrated_lufs);
+        let at = |playing: bool, pos: usize| TransportInfo {
+            reported: true,
+            playing,
+            pos_samples: Some(pos as i64),
+        };
+        let mut block = |p: &mut Trimeter, transport: TransportInfo, signal: &[f32]| {
+            assert_no_alloc(|| {
+                p.begin_assistant_block(transport, signal.len());
+                p.input_meters.process(&[signal, signal]);
+                p.output_meters.process(&[signal, signal]);
+            });
+        };
+        block(&mut plugin, at(true, 0), &tone);
+        let played = integrated(&plugin);
+        assert!(played.iter().all(|l| l.is_finite()), "{played:?}");
+        // Stopped: loud audio does not move integrated loudness.
+        block(&mut plugin, at(false, n), &loud);
+        assert_eq!(integrated(&plugin), played);
+        // Resumed where it stopped: it goes on; then stopped and played from 0: it restarts.
+        block(&mut plugin, at(true, n), &tone);
+        assert!(integrated(&plugin).iter().all(|l| l.is_finite()));
+        block(&mut plugin, at(false, 2 * n), &loud);
+        block(&mut plugin, at(true, 0), &tone[..4800]);
+        assert_eq!(
+            integrated(&plugin),
+            [f32::NEG_INFINITY; 2],
+            "restarted on the jump"
+        );
     }
 
     /// Every `assert_no_alloc` in this crate's tests (and nice-plug's guard around `process()`)

@@ -184,6 +184,14 @@ fn a_preset_changes_the_target_and_the_suggestion_but_no_parameter_and_persists(
     assert_eq!(state.controls.values_db, [4.0, 0.0]);
     let after = suggested_db(state);
     assert_ne!(before, after, "the suggestion follows the target at once");
+    // Custom starts from the numbers in force.
+    h.get_by_label("Custom").click();
+    h.run();
+    let settings = h.state().model.assistant.settings;
+    assert_eq!((settings.preset, settings.target), (None, r128.target));
+    h.get_by_label("EBU R 128 broadcast").click();
+    h.run();
+    assert!(h.state().controls.calls.is_empty());
     // Through the plugin's persisted store, a save and a load into a new instance.
     let params = TrimeterParams::default();
     assistant_panel::commit(

@@ -142,7 +142,13 @@ fn target_column(ui: &mut Ui, settings: &mut AssistantSettings) {
                 preset_row(ui, settings, preset);
             }
             let custom = settings.preset.is_none();
-            let _ = ui.selectable_label(custom, "Custom");
+            if ui
+                .selectable_label(custom, "Custom")
+                .on_hover_text("Your own numbers, set below (starting from the target in force)")
+                .clicked()
+            {
+                settings.preset = None;
+            }
             ui.label(RichText::new(average_text(&settings.target)).monospace());
             ui.label(RichText::new(ceiling_text(&settings.target)).monospace());
             ui.end_row();
