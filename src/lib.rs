@@ -553,7 +553,7 @@ mod tests {
             playing,
             pos_samples: Some(pos as i64),
         };
-        let mut block = |p: &mut Trimeter, transport: TransportInfo, signal: &[f32]| {
+        let block = |p: &mut Trimeter, transport: TransportInfo, signal: &[f32]| {
             assert_no_alloc(|| {
                 p.begin_assistant_block(transport, signal.len());
                 p.input_meters.process(&[signal, signal]);
