@@ -20,7 +20,7 @@ use trimeter::editor::model::{EditorModel, Page};
 use trimeter::params::TrimeterParams;
 use trimeter_meters::signals::white_noise;
 use trimeter_meters::staging::learn::{LearnConfig, LearnPhase, Learner};
-use trimeter_meters::staging::presets;
+use trimeter_meters::staging::{presets, StagingTarget};
 use trimeter_meters::EngineConfig;
 
 #[path = "common/ui_harness.rs"]
@@ -184,6 +184,14 @@ fn a_preset_changes_the_target_and_the_suggestion_but_no_parameter_and_persists(
     assert_eq!(state.controls.values_db, [4.0, 0.0]);
     let after = suggested_db(state);
     assert_ne!(before, after, "the suggestion follows the target at once");
+    // A loudness target leaves the meter bridge's dBFS band alone; K-14 moves it to -14 dBFS.
+    assert_eq!(state.model.target, StagingTarget::default());
+    h.get_by_label("K-14").click();
+    h.run();
+    assert_eq!(h.state().model.target.target_db, -14.0);
+    assert_eq!(h.state().model.target.ceiling_db, -1.0);
+    h.get_by_label("EBU R 128 broadcast").click();
+    h.run();
     // Custom starts from the numbers in force.
     h.get_by_label("Custom").click();
     h.run();

@@ -94,6 +94,17 @@ impl AssistantSettings {
         }
     }
 
+    /// The target the meter bridge draws (the average band, the ceiling line and the hint,
+    /// all on dBFS scales): this target when its average is in dBFS (RMS or VU), the default
+    /// -18 dBFS / -6 dBFS otherwise (a loudness target has no place on a dBFS bar).
+    pub fn meter_target(&self) -> StagingTarget {
+        if self.target.average == AverageMeasure::Lufs {
+            StagingTarget::default()
+        } else {
+            self.target
+        }
+    }
+
     /// The chosen preset, if any.
     pub fn preset(&self) -> Option<&'static Preset> {
         self.preset.and_then(presets::preset)
@@ -331,6 +342,16 @@ mod tests {
         let back: AssistantSettings =
             serde_json::from_str(&serde_json::to_string(&custom).unwrap()).unwrap();
         assert_eq!(back, custom);
+    }
+
+    #[test]
+    fn the_meter_bridge_follows_dbfs_targets_only() {
+        let mut s = AssistantSettings::default();
+        assert_eq!(s.meter_target(), StagingTarget::default());
+        s.choose_preset(presets::preset("k14").unwrap());
+        assert_eq!(s.meter_target(), s.target);
+        s.choose_preset(presets::preset("streaming").unwrap());
+        assert_eq!(s.meter_target(), StagingTarget::default());
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub struct EditorModel {
     pub input_history: Vec<HistoryPoint>,
     /// The output's history.
     pub output_history: Vec<HistoryPoint>,
-    /// The gain-staging target: fixed defaults until the assistant sets one.
+    /// The gain-staging target the meter bridge draws: the assistant's, when it is in dBFS.
     pub target: StagingTarget,
     /// Clip counts at the last click on each lamp, per side and channel: the lamp shows clips
     /// since then. The engine keeps counting whether or not the editor is open.

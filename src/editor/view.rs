@@ -26,6 +26,7 @@ const HISTORY_HEIGHT: f32 = 150.0;
 
 /// Draws the editor into `ui`.
 pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainControls) {
+    model.target = model.assistant.settings.meter_target();
     egui::Panel::top("trimeter_pages")
         .frame(
             egui::Frame::new()
