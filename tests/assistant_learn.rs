@@ -248,6 +248,17 @@ fn learn_with_stops(rate: f64, planes: &[Vec<f32>], seed: u64) -> AssistantStatu
         status = block(&mut engine, &mut reader, playing(offset as i64), &chunk);
         offset += len;
     }
+    // The status is published ten times a second, so the last one may be up to 100 ms old; the
+    // transport stopping publishes at once what was learned up to the end.
+    let end = block(
+        &mut engine,
+        &mut reader,
+        stopped(offset as i64),
+        &[&[], &[]],
+    );
+    assert!(end.sequence > status.sequence, "a stop publishes at once");
+    assert_eq!(end.learn, engine.snapshot());
+    let status = end;
     assert_eq!(status.learn.phase, LearnPhase::Learning);
     assert_eq!(status.jumps, 0, "restarting where it stopped is no jump");
     status
