@@ -8,6 +8,9 @@
 
 use std::time::Instant;
 
+#[path = "common/cpu.rs"]
+mod cpu;
+
 use egui::{Pos2, RawInput, Rect};
 use trimeter::editor::controls::RecordingControls;
 use trimeter::editor::model::EditorModel;
@@ -124,15 +127,7 @@ fn main() {
         (0, SMOKE_FRAMES)
     };
     if full {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split(':').nth(1))
-                    .map(|m| m.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".to_string());
+        let cpu = cpu::cpu_model();
         println!("CPU: {cpu}");
     }
     println!(

@@ -18,6 +18,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
+use crate::assistant::engine::AssistantRequests;
+use crate::assistant::StatusReader;
 use crate::params::TrimeterParams;
 use crate::settings::{
     EditorSettings, ResetRequests, SettingsStore, DEFAULT_WINDOW_SIZE, MIN_WINDOW_SIZE,
@@ -25,6 +27,7 @@ use crate::settings::{
 use trimeter_meters::history::{HistoryReader, HISTORY_RATE_HZ};
 use trimeter_meters::readout::ReadoutReader;
 
+pub mod assistant_panel;
 pub mod bars;
 pub mod controls;
 pub mod history_view;
@@ -67,6 +70,10 @@ pub struct EditorLinks {
     pub resets: Arc<ResetRequests>,
     /// The link's status (src/link/status.rs).
     pub link: Arc<crate::link::status::LinkStatus>,
+    /// The assistant's status from the audio thread.
+    pub assistant_status: StatusReader,
+    /// Where the assistant's Learn, Freeze and Reset go.
+    pub assistant_requests: Arc<AssistantRequests>,
 }
 
 /// Builds the editor for one instance.
@@ -134,6 +141,8 @@ impl TrimeterEditor {
         self.model.readings = self.links.readout.read();
         self.model.settings = self.links.params.editor.get();
         refresh_link(&mut self.model, &self.links);
+        self.model.assistant.status = self.links.assistant_status.read();
+        self.model.assistant.settings = self.links.params.assistant.get();
         let seconds = self.model.settings.history_length.seconds();
         let count = (f64::from(seconds) * HISTORY_RATE_HZ) as usize;
         let seen = (
@@ -220,6 +229,11 @@ impl NiceEguiApp for TrimeterEditor {
             &mut self.model.link,
             &self.links.params.link,
             &gui_context.param_setter(),
+        );
+        assistant_panel::commit(
+            &mut self.model.assistant,
+            &self.links.params.assistant,
+            &self.links.assistant_requests,
         );
         if self.model.page != model::Page::Meters {
             // The overview and the link status refresh at GUI rate even when no meter moves.

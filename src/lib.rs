@@ -13,15 +13,19 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 
+pub mod assistant;
 pub mod editor;
 pub mod link;
 pub mod params;
 pub mod settings;
 
+use assistant::engine::{AssistantEngine, AssistantRequests, TransportInfo};
+use assistant::StatusReader;
 use params::TrimeterParams;
 use settings::ResetRequests;
 use trimeter_meters::history::{history, HistoryReader, HistoryWriter};
 use trimeter_meters::readout::{readout, ChannelPeaks, MeterFrame, ReadoutReader, ReadoutWriter};
+use trimeter_meters::staging::learn::LearnPhase;
 use trimeter_meters::{EngineConfig, GainStage, MeterEngine, MAX_CHANNELS};
 
 /// The block length meters and the gain stage are prepared for before the host tells us its
@@ -50,6 +54,17 @@ static REPAINT_REQUESTS: AtomicU64 = AtomicU64::new(0);
 #[no_mangle]
 pub extern "C" fn trimeter_repaint_requests() -> u64 {
     REPAINT_REQUESTS.load(Ordering::Relaxed)
+}
+
+/// The assistant's view of the last block processed by any instance in this process: bit 0
+/// playing, bit 1 measuring (not paused), bits 2-3 the learner's phase (0 idle, 1 learning,
+/// 2 frozen), bits 32.. the jump count. A diagnostic the assistant's host tests read.
+static ASSISTANT_TRANSPORT: AtomicU64 = AtomicU64::new(0);
+
+/// [`ASSISTANT_TRANSPORT`], for a host (or test) that loaded this library. Exported unmangled.
+#[no_mangle]
+pub extern "C" fn trimeter_assistant_transport() -> u64 {
+    ASSISTANT_TRANSPORT.load(Ordering::Relaxed)
 }
 
 /// The plugin instance.
@@ -91,6 +106,12 @@ pub struct Trimeter {
     sample_rate: f64,
     /// The level-match link and the registry slot (src/link.rs).
     link: link::Link,
+    /// The gain-staging assistant: the learner on the pre-trim input, and the transport.
+    assistant: AssistantEngine,
+    /// Learn, Freeze and Reset from the editor's assistant panel.
+    assistant_requests: Arc<AssistantRequests>,
+    /// The assistant status's reading end, handed to the editor.
+    assistant_status: Option<StatusReader>,
 }
 
 impl Default for Trimeter {
@@ -99,6 +120,8 @@ impl Default for Trimeter {
         let (input_history, input_history_reader) = history();
         let (output_history, output_history_reader) = history();
         let params = Arc::new(TrimeterParams::default());
+        let (status_writer, status_reader) = assistant::status_channel();
+        let assistant_requests = Arc::new(AssistantRequests::default());
         let config = EngineConfig {
             max_block: DEFAULT_MAX_BLOCK,
             vu_reference_dbfs: params.editor.vu_reference_dbfs(),
@@ -110,6 +133,12 @@ impl Default for Trimeter {
             DEFAULT_MAX_BLOCK,
             config.channels,
             &params.gain_targets(),
+        );
+        let assistant = AssistantEngine::new(
+            config,
+            params.assistant.audio(),
+            assistant_requests.clone(),
+            status_writer,
         );
         Self {
             params,
@@ -131,6 +160,9 @@ impl Default for Trimeter {
             channels: config.channels,
             sample_rate: config.sample_rate,
             link: link::Link::default(),
+            assistant,
+            assistant_requests,
+            assistant_status: Some(status_reader),
         }
     }
 }
@@ -168,6 +200,7 @@ impl Plugin for Trimeter {
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         // The readout has one reader; the host asks for the editor once per instance.
         let reader = self.readout_reader.take()?;
+        let assistant_status = self.assistant_status.take()?;
         editor::create(editor::EditorLinks {
             params: self.params.clone(),
             state: self.editor_state.clone(),
@@ -177,6 +210,8 @@ impl Plugin for Trimeter {
             output_history: self.history_readers.1.clone(),
             resets: self.resets.clone(),
             link: self.link.status(),
+            assistant_status,
+            assistant_requests: self.assistant_requests.clone(),
         })
     }
 
@@ -211,6 +246,7 @@ impl Plugin for Trimeter {
         );
         self.input_meters.configure(config);
         self.output_meters.configure(config);
+        self.assistant.prepare(config);
         self.input_history.prepare(sample_rate);
         self.output_history.prepare(sample_rate);
         self.channels = channels;
@@ -236,7 +272,7 @@ impl Plugin for Trimeter {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let targets = self.params.gain_targets();
         self.gain.set_targets(&targets);
@@ -245,6 +281,7 @@ impl Plugin for Trimeter {
         let n = channels.len().min(self.channels);
         let frames = channels.first().map_or(0, |c| c.len());
         self.link.begin_block(&self.params.link, frames);
+        self.begin_assistant_block(transport_info(context.transport()), frames);
         let mut offset = 0;
         while offset < frames {
             // Views of the next chunk; the gain stage says how much of it it took.
@@ -257,8 +294,10 @@ impl Plugin for Trimeter {
             if done == 0 {
                 break;
             }
-            self.input_meters.process(&read_only(block, done)[..n]);
-            self.link.input(&read_only(block, done)[..n]);
+            let input = read_only(block, done);
+            self.input_meters.process(&input[..n]);
+            self.assistant.process(&input[..n]);
+            self.link.input(&input[..n]);
             self.gain.process_output(block);
             self.link.output(block, done, targets.bypass);
             self.output_meters.process(&read_only(block, done)[..n]);
@@ -274,6 +313,13 @@ impl Plugin for Trimeter {
         let input_peaks = self.input_meters.take_channel_peaks();
         let output_peaks = self.output_meters.take_channel_peaks();
         self.record_history(offset, &input_peaks, &output_peaks);
+        // Before publishing, so a new assistant status asks for this block's repaint.
+        if self
+            .assistant
+            .end_block(offset, self.editor_state.is_open())
+        {
+            self.repaint_due = true;
+        }
         self.publish(offset, &input_peaks, &output_peaks);
         ProcessStatus::Normal
     }
@@ -288,7 +334,45 @@ pub(crate) fn read_only<'a>(block: &'a [&mut [f32]], frames: usize) -> [&'a [f32
     views
 }
 
+/// The host's transport as the assistant needs it. A host that reports none (no play state,
+/// position, tempo or bar) leaves every field of nice-plug's `Transport` empty.
+fn transport_info(transport: &Transport) -> TransportInfo {
+    let pos_samples = transport.pos_samples();
+    TransportInfo {
+        reported: transport.playing
+            || pos_samples.is_some()
+            || transport.tempo.is_some()
+            || transport.bar_number().is_some(),
+        playing: transport.playing,
+        pos_samples,
+    }
+}
+
 impl Trimeter {
+    /// The assistant's part of the block start: the transport decides whether the integrating
+    /// loudness meters measure (paused while stopped, if so chosen) and whether they restart.
+    fn begin_assistant_block(&mut self, transport: TransportInfo, frames: usize) {
+        let plan = self
+            .assistant
+            .begin_block(self.params.assistant.audio(), transport, frames);
+        for meters in [&mut self.input_meters, &mut self.output_meters] {
+            if plan.reset_integrated {
+                meters.reset_loudness();
+            }
+            meters.set_loudness_paused(!plan.measure);
+        }
+        let phase: u64 = match self.assistant.phase() {
+            LearnPhase::Idle => 0,
+            LearnPhase::Learning => 1,
+            LearnPhase::Frozen => 2,
+        };
+        let state = u64::from(self.assistant.playing())
+            | u64::from(plan.measure) << 1
+            | phase << 2
+            | u64::from(self.assistant.jumps()) << 32;
+        ASSISTANT_TRANSPORT.store(state, Ordering::Relaxed);
+    }
+
     /// Applies what the editor asked for since the previous block: meter resets, and a changed
     /// VU reference (which keeps the pointer where it is). Lock-free; never allocates.
     fn apply_editor_requests(&mut self) {
@@ -424,6 +508,7 @@ nice_export_vst3!(Trimeter);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assistant::engine::TransportInfo;
     use crate::settings::EditorSettings;
     use nice_assert_no_alloc::assert_no_alloc;
 
@@ -477,6 +562,44 @@ mod tests {
         assert_eq!(plugin.history_readers.0.written(), 20);
         assert_eq!(plugin.history_readers.1.written(), 20);
         assert_eq!(trimeter_published_frames(), published);
+    }
+
+    #[test]
+    fn the_transport_pauses_and_restarts_integrated_loudness_on_both_sides() {
+        let mut plugin = Trimeter::default();
+        let n = 48_000;
+        let tone = trimeter_meters::signals::sine(48_000.0, 997.0, -20.0, 1.0, 0.0);
+        let loud = vec![0.9f32; n];
+        let integrated =
+            |p: &Trimeter| [&p.input_meters, &p.output_meters].map(|m| m.summary().integrated_lufs);
+        let at = |playing: bool, pos: usize| TransportInfo {
+            reported: true,
+            playing,
+            pos_samples: Some(pos as i64),
+        };
+        let block = |p: &mut Trimeter, transport: TransportInfo, signal: &[f32]| {
+            assert_no_alloc(|| {
+                p.begin_assistant_block(transport, signal.len());
+                p.input_meters.process(&[signal, signal]);
+                p.output_meters.process(&[signal, signal]);
+            });
+        };
+        block(&mut plugin, at(true, 0), &tone);
+        let played = integrated(&plugin);
+        assert!(played.iter().all(|l| l.is_finite()), "{played:?}");
+        // Stopped: loud audio does not move integrated loudness.
+        block(&mut plugin, at(false, n), &loud);
+        assert_eq!(integrated(&plugin), played);
+        // Resumed where it stopped: it goes on; then stopped and played from 0: it restarts.
+        block(&mut plugin, at(true, n), &tone);
+        assert!(integrated(&plugin).iter().all(|l| l.is_finite()));
+        block(&mut plugin, at(false, 2 * n), &loud);
+        block(&mut plugin, at(true, 0), &tone[..4800]);
+        assert_eq!(
+            integrated(&plugin),
+            [f32::NEG_INFINITY; 2],
+            "restarted on the jump"
+        );
     }
 
     /// Every `assert_no_alloc` in this crate's tests (and nice-plug's guard around `process()`)

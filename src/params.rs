@@ -6,6 +6,7 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use crate::link::params::LinkParams;
+use crate::assistant::settings::AssistantStore;
 use crate::settings::SettingsStore;
 use trimeter_meters::gain::GainTargets;
 use trimeter_meters::meter::MAX_CHANNELS;
@@ -53,6 +54,10 @@ pub struct TrimeterParams {
     /// window size and zoom), saved with the plugin state. Not automatable.
     #[persist = "editor"]
     pub editor: SettingsStore,
+    /// The gain-staging assistant's target and options, saved with the plugin state. Not
+    /// automatable; choosing a target never changes the audio.
+    #[persist = "assistant"]
+    pub assistant: AssistantStore,
 }
 
 impl Default for TrimeterParams {
@@ -69,6 +74,7 @@ impl Default for TrimeterParams {
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             link: LinkParams::default(),
             editor: SettingsStore::default(),
+            assistant: AssistantStore::default(),
         }
     }
 }

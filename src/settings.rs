@@ -237,19 +237,22 @@ impl<'de> Deserialize<'de> for EditorSettings {
     }
 }
 
+/// The field `key` of a JSON object, or `default` when it is missing or does not parse: how
+/// persisted settings load leniently, field by field.
+pub(crate) fn field<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    key: &str,
+    default: T,
+) -> T {
+    value
+        .get(key)
+        .and_then(|v| T::deserialize(v).ok())
+        .unwrap_or(default)
+}
+
 impl EditorSettings {
     /// Reads each known field of a JSON object on its own; anything else is ignored.
     fn from_json_lenient(value: &serde_json::Value) -> Self {
-        fn field<T: serde::de::DeserializeOwned>(
-            value: &serde_json::Value,
-            key: &str,
-            default: T,
-        ) -> T {
-            value
-                .get(key)
-                .and_then(|v| T::deserialize(v).ok())
-                .unwrap_or(default)
-        }
         let d = Self::default();
         Self {
             meter_mode: field(value, "meter_mode", d.meter_mode),

@@ -7,82 +7,26 @@
 //!
 //! Needs `Xvfb` (the README's apt line installs it) and Mesa's software OpenGL.
 
+#[path = "common/clap.rs"]
+mod clap;
+#[path = "common/gui_host.rs"]
+mod gui_host;
 #[path = "common/xvfb.rs"]
 mod xvfb;
 
-use std::ffi::CStr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clack_extensions::gui::{
-    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
-};
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
 use clack_host::prelude::*;
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+use clap::{diagnostic, plugin_path, process_block};
+use gui_host::{host_window, new_gui_instance, GuiHost};
 use xvfb::Xvfb;
 
-struct TestHost;
-struct TestShared;
-
-impl SharedHandler<'_> for TestShared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {}
-}
-
-/// The host side of the gui extension: nice-plug's editor needs it to exist; this host accepts
-/// what the plugin asks for without acting on it.
-impl HostGuiImpl for TestShared {
-    fn resize_hints_changed(&self) {}
-    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn request_show(&self) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn request_hide(&self) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn closed(&self, _was_destroyed: bool) {}
-}
-
-impl HostHandlers for TestHost {
-    type Shared<'a> = TestShared;
-    type MainThread<'a> = ();
-    type AudioProcessor<'a> = ();
-
-    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
-        builder.register::<HostGui>();
-    }
-}
-
-const PLUGIN_ID: &CStr = c"audio.trimeter.trimeter";
-
-/// The plugin library under test: `TRIMETER_CLAP`, or the debug cdylib next to this test.
-fn plugin_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("TRIMETER_CLAP") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    let path = exe.parent().expect("deps dir").join("libtrimeter.so");
-    assert!(path.exists(), "{} not built", path.display());
-    path
-}
-
 /// Processes `blocks` blocks of 512 frames of a -12 dBFS stereo sine.
-fn process_blocks(
-    processor: &mut StartedPluginAudioProcessor<TestHost>,
-    blocks: usize,
-    start: u64,
-) {
+fn process_blocks(processor: &mut StartedPluginAudioProcessor<GuiHost>, blocks: usize, start: u64) {
     let len = 512;
-    let mut input_ports = AudioPorts::with_capacity(2, 1);
-    let mut output_ports = AudioPorts::with_capacity(2, 1);
     let mut in_buffers = vec![vec![0.0f32; len]; 2];
     let mut out_buffers = vec![vec![0.0f32; len]; 2];
-    let events = EventBuffer::new();
-    let mut output_events = EventBuffer::new();
     let amplitude = 10f32.powf(-12.0 / 20.0);
     for b in 0..blocks {
         let offset = start + (b * len) as u64;
@@ -92,31 +36,7 @@ fn process_blocks(
                 *s = amplitude * (std::f32::consts::TAU * 997.0 * n as f32 / 48_000.0).sin();
             }
         }
-        let audio_in = input_ports.with_input_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_input_only(
-                in_buffers
-                    .iter_mut()
-                    .map(|b| InputChannel::variable(&mut b[..])),
-            ),
-        }]);
-        let mut audio_out = output_ports.with_output_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_output_only(
-                out_buffers.iter_mut().map(|b| &mut b[..]),
-            ),
-        }]);
-        output_events.clear();
-        processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                &InputEvents::from_buffer(&events),
-                &mut OutputEvents::from_buffer(&mut output_events),
-                Some(offset),
-                None,
-            )
-            .expect("process succeeds");
+        process_block(processor, &mut in_buffers, &mut out_buffers, offset, None);
         // Let the editor's window thread draw some frames meanwhile.
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -129,25 +49,7 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
     unsafe { std::env::set_var("DISPLAY", &xvfb.display) };
 
     // The host's own window, which the editor embeds into.
-    let (conn, screen_num) = x11rb::connect(Some(&xvfb.display)).expect("X connection");
-    let screen = &conn.setup().roots[screen_num];
-    let parent = conn.generate_id().unwrap();
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        parent,
-        screen.root,
-        0,
-        0,
-        1000,
-        700,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
-        &CreateWindowAux::new().background_pixel(screen.black_pixel),
-    )
-    .unwrap();
-    conn.map_window(parent).unwrap();
-    conn.flush().unwrap();
+    let (conn, _root, parent) = host_window(&xvfb.display);
 
     let path = plugin_path();
     // SAFETY: our own plugin library.
@@ -155,20 +57,10 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
     // The same library again, for its diagnostic publish counter (same handle, same statics).
     // SAFETY: as above; the symbol is `extern "C" fn() -> u64`.
     let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
-    let counter = |name: &[u8]| -> u64 {
-        // SAFETY: the symbols' signature is fixed in src/lib.rs.
-        unsafe {
-            let f: libloading::Symbol<extern "C" fn() -> u64> =
-                library.get(name).expect("counter symbol");
-            f()
-        }
-    };
+    let counter = |name: &[u8]| diagnostic(&library, name);
     let published = || counter(b"trimeter_published_frames");
     let repaints = || counter(b"trimeter_repaint_requests");
-    let info = HostInfo::new("Trimeter GUI test", "Trimeter Audio", "", "1.0").unwrap();
-    let mut instance =
-        PluginInstance::<TestHost>::new(|_| TestShared, |_| (), &entry, PLUGIN_ID, &info)
-            .expect("instance");
+    let mut instance = new_gui_instance(&entry, "Trimeter GUI test");
     let config = PluginAudioConfiguration {
         sample_rate: 48_000.0,
         min_frames_count: 1,

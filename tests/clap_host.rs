@@ -5,62 +5,19 @@
 //! `assert_process_allocs` active: any allocation inside `process()` aborts this test binary.
 //! Set `TRIMETER_CLAP` to a `.clap` file to test another build (e.g. the release bundle).
 
-use std::ffi::CStr;
-use std::path::PathBuf;
-
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
-use clack_extensions::state::PluginState;
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
 
-struct TestHost;
-struct TestShared;
-
-impl SharedHandler<'_> for TestShared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {}
-}
-
-impl HostHandlers for TestHost {
-    type Shared<'a> = TestShared;
-    type MainThread<'a> = ();
-    type AudioProcessor<'a> = ();
-}
-
-/// The plugin library under test.
-fn plugin_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("TRIMETER_CLAP") {
-        return PathBuf::from(path);
-    }
-    // The test binary and the plugin library `cargo test` just built sit side by side in
-    // target/<profile>/deps. (The copy in target/<profile> is only refreshed by `cargo build`,
-    // so it can be stale.)
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps_dir = exe.parent().expect("target/<profile>/deps");
-    let name = if cfg!(target_os = "windows") {
-        "trimeter.dll"
-    } else if cfg!(target_os = "macos") {
-        "libtrimeter.dylib"
-    } else {
-        "libtrimeter.so"
-    };
-    let path = deps_dir.join(name);
-    assert!(
-        path.exists(),
-        "{} not built (cargo builds the cdylib with the tests)",
-        path.display()
-    );
-    path
-}
+#[path = "common/clap.rs"]
+mod clap;
+use clap::{load_state, plugin_path, save_state, TestHost, TestShared, PLUGIN_ID};
 
 fn load_entry() -> PluginEntry {
     // SAFETY: loading a dynamic library runs its initializers; this is our own plugin.
     unsafe { PluginEntry::load(plugin_path()) }.expect("plugin entry loads")
 }
-
-const PLUGIN_ID: &CStr = c"audio.trimeter.trimeter";
 
 fn host_info() -> HostInfo {
     HostInfo::new("Trimeter tests", "Trimeter Audio", "", "1.0").unwrap()
@@ -122,20 +79,6 @@ fn select_mono(instance: &mut PluginInstance<TestHost>) {
         .map(|(id, _)| id)
         .expect("a mono configuration");
     configs.select(&handle, mono).expect("mono selects");
-}
-
-fn save_state(instance: &mut PluginInstance<TestHost>) -> Vec<u8> {
-    let handle = instance.plugin_handle();
-    let state: PluginState = handle.get_extension().expect("state extension");
-    let mut bytes = Vec::new();
-    state.save(&handle, &mut bytes).expect("state saves");
-    bytes
-}
-
-fn load_state(instance: &mut PluginInstance<TestHost>, bytes: &[u8]) -> bool {
-    let handle = instance.plugin_handle();
-    let state: PluginState = handle.get_extension().expect("state extension");
-    state.load(&handle, &mut &bytes[..]).is_ok()
 }
 
 /// Runs `input` (planar) through an activated instance in blocks of the given lengths, with

@@ -7,15 +7,13 @@
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
-use egui_kittest::{Harness, SnapshotOptions, SnapshotResults};
+use egui_kittest::{SnapshotOptions, SnapshotResults};
 
-use trimeter::editor::controls::{GainParam, ParamCall, RecordingControls};
+use trimeter::editor::controls::{GainParam, ParamCall};
 use trimeter::editor::model::{EditorModel, Side};
-use trimeter::editor::{commit, scale, theme, view};
+use trimeter::editor::{commit, scale};
 use trimeter::params::TrimeterParams;
-use trimeter::settings::{
-    EditorSettings, MeterMode, NeedleSource, ResetRequests, DEFAULT_WINDOW_SIZE,
-};
+use trimeter::settings::{EditorSettings, MeterMode, NeedleSource, ResetRequests};
 use trimeter_meters::history::HistoryPoint;
 use trimeter_meters::ppm::PpmScale;
 use trimeter_meters::readout::{MeterFrame, Readings};
@@ -24,11 +22,9 @@ use trimeter_meters::{EngineConfig, MeterEngine};
 
 use nice_plug::params::Params;
 
-struct State {
-    model: EditorModel,
-    controls: RecordingControls,
-    themed: bool,
-}
+#[path = "common/ui_harness.rs"]
+mod ui_harness;
+use ui_harness::harness;
 
 /// A stereo programme-like signal: a 220 Hz tone with a slow tremolo and a little noise, left
 /// and right at different levels, `seconds` long at 48 kHz.
@@ -103,32 +99,6 @@ fn synthetic_model(settings: EditorSettings) -> EditorModel {
         input_history: history,
         ..EditorModel::new(settings)
     }
-}
-
-fn harness(model: EditorModel, pixels_per_point: f32) -> Harness<'static, State> {
-    Harness::builder()
-        .with_size(egui::vec2(DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1))
-        .with_pixels_per_point(pixels_per_point)
-        // 60 frames per second, so two clicks a few frames apart are a double-click.
-        .with_step_dt(1.0 / 60.0)
-        .wgpu()
-        .build_ui_state(
-            |ui, state: &mut State| {
-                if !state.themed {
-                    theme::apply(ui.ctx());
-                    state.themed = true;
-                }
-                view::editor_ui(ui, &mut state.model, &mut state.controls);
-            },
-            State {
-                model,
-                controls: RecordingControls {
-                    values_db: [4.0, 0.0],
-                    calls: Vec::new(),
-                },
-                themed: false,
-            },
-        )
 }
 
 fn snapshot_options() -> SnapshotOptions {

@@ -61,6 +61,8 @@ pub enum Page {
     Link,
     /// Every Trimeter in the process (src/editor/overview.rs).
     Overview,
+    /// The gain-staging assistant.
+    Assistant,
 }
 
 /// What the views draw and what they ask for.
@@ -76,7 +78,7 @@ pub struct EditorModel {
     pub input_history: Vec<HistoryPoint>,
     /// The output's history.
     pub output_history: Vec<HistoryPoint>,
-    /// The gain-staging target: fixed defaults until the assistant sets one.
+    /// The gain-staging target the meter bridge draws: the assistant's, when it is in dBFS.
     pub target: StagingTarget,
     /// Clip counts at the last click on each lamp, per side and channel: the lamp shows clips
     /// since then. The engine keeps counting whether or not the editor is open.
@@ -88,6 +90,8 @@ pub struct EditorModel {
     pub page: Page,
     /// The link's status, parameters and overview (src/editor/link.rs).
     pub link: super::link::LinkModel,
+    /// The gain-staging assistant's panel: its settings, status and requests.
+    pub assistant: super::assistant_panel::AssistantModel,
 }
 
 impl EditorModel {

@@ -26,14 +26,16 @@ const HISTORY_HEIGHT: f32 = 150.0;
 
 /// Draws the editor into `ui`.
 pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainControls) {
-    egui::Panel::top("trimeter_tabs")
+    model.target = model.assistant.settings.meter_target();
+    egui::Panel::top("trimeter_pages")
         .frame(
             egui::Frame::new()
                 .fill(theme::BACKGROUND)
                 .inner_margin(egui::Margin::symmetric(10, 3)),
         )
-        .show(ui, |ui| tabs(ui, model));
+        .show(ui, |ui| page_tabs(ui, model));
     if model.page != Page::Meters {
+        let vu_reference_dbfs = model.settings.vu_reference_dbfs;
         egui::CentralPanel::default()
             .frame(
                 egui::Frame::new()
@@ -41,6 +43,12 @@ pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainCo
                     .inner_margin(egui::Margin::symmetric(14, 10)),
             )
             .show(ui, |ui| match model.page {
+                Page::Assistant => super::assistant_panel::assistant_ui(
+                    ui,
+                    &mut model.assistant,
+                    controls,
+                    vu_reference_dbfs,
+                ),
                 Page::Link => super::link::link_panel(ui, model, controls),
                 _ => super::overview::overview_panel(ui, model),
             });
@@ -70,10 +78,11 @@ pub fn editor_ui(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainCo
 }
 
 /// The page tabs.
-fn tabs(ui: &mut Ui, model: &mut EditorModel) {
+fn page_tabs(ui: &mut Ui, model: &mut EditorModel) {
     ui.horizontal(|ui| {
         for (page, name) in [
             (Page::Meters, "Meters"),
+            (Page::Assistant, "Assistant"),
             (Page::Link, "Link"),
             (Page::Overview, "Overview"),
         ] {

@@ -23,6 +23,7 @@ pub use suggestion::{Limit, Suggestion};
 
 /// Which measured average the target refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AverageMeasure {
     /// AES17 RMS (a full-scale sine reads 0 dB) over the non-silent part of the signal, in dBFS.
     #[default]
@@ -34,14 +35,25 @@ pub enum AverageMeasure {
     Lufs,
 }
 
+impl AverageMeasure {
+    /// Every measure, in menu order.
+    pub const ALL: [AverageMeasure; 3] = [Self::Rms, Self::Vu, Self::Lufs];
+}
+
 /// Which measured peak the ceiling refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PeakMeasure {
     /// The largest absolute sample value, in dBFS.
     #[default]
     Sample,
     /// The ITU-R BS.1770 true peak (inter-sample peak estimate), in dBTP.
     True,
+}
+
+impl PeakMeasure {
+    /// Every measure, in menu order.
+    pub const ALL: [PeakMeasure; 2] = [Self::Sample, Self::True];
 }
 
 /// What a gain-staging pass aims for.

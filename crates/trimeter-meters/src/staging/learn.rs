@@ -11,7 +11,9 @@
 //! Everything here runs on the audio thread without allocating, except [`Learner::new`].
 
 use super::noise_floor::{NoiseFloor, NoiseWarning, DEFAULT_MARGIN_DB};
-use super::{StagingMeasures, StagingMeter, StagingTarget, Suggestion};
+use super::{
+    AverageMeasure, PeakMeasure, StagingMeasures, StagingMeter, StagingTarget, Suggestion,
+};
 use crate::engine::EngineConfig;
 use crate::meter::MAX_CHANNELS;
 use crate::units::db_to_power;
@@ -71,6 +73,64 @@ pub struct LearnStatus {
     pub floor_dbfs: Option<f32>,
     /// What is wrong with the floor, if anything.
     pub noise_warning: Option<NoiseWarning>,
+}
+
+/// What a [`Learner`] measured, as a small `Copy` value that can cross to the GUI thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LearnSnapshot {
+    /// Where the learner is.
+    pub phase: LearnPhase,
+    /// Seconds of non-silent material measured.
+    pub heard_s: f32,
+    /// At least one 10 ms block passed the silence gate.
+    pub has_material: bool,
+    /// The average by each measure, in [`AverageMeasure::ALL`] order (dB; minus infinity for
+    /// silence).
+    pub averages_db: [f32; 3],
+    /// The peak by each measure, in [`PeakMeasure::ALL`] order (dB).
+    pub peaks_db: [f32; 2],
+    /// The noise floor (dBFS RMS), once estimated.
+    pub floor_dbfs: Option<f32>,
+    /// The margin the noise check asks for, dB.
+    pub noise_margin_db: f32,
+    /// The target the stability check follows.
+    pub followed: StagingTarget,
+    /// Whether the suggestion for [`Self::followed`] is stable.
+    pub followed_stable: bool,
+}
+
+impl LearnSnapshot {
+    /// The state for `target`: the suggestion (`None` until there is material), the confidence
+    /// (stable only for the followed target) and the noise check.
+    pub fn status(&self, target: &StagingTarget) -> LearnStatus {
+        let average_index = AverageMeasure::ALL
+            .iter()
+            .position(|&m| m == target.average)
+            .unwrap_or(0);
+        let peak_index = PeakMeasure::ALL
+            .iter()
+            .position(|&m| m == target.peak)
+            .unwrap_or(0);
+        let suggestion = if self.has_material {
+            target.suggest(self.averages_db[average_index], self.peaks_db[peak_index])
+        } else {
+            None
+        };
+        let noise_warning = match (suggestion, self.floor_dbfs) {
+            (Some(s), Some(floor)) => {
+                NoiseWarning::check(self.averages_db[0], floor, s.trim_db, self.noise_margin_db)
+            }
+            _ => None,
+        };
+        LearnStatus {
+            phase: self.phase,
+            heard_s: self.heard_s,
+            suggestion,
+            stable: *target == self.followed && suggestion.is_some() && self.followed_stable,
+            floor_dbfs: self.floor_dbfs,
+            noise_warning,
+        }
+    }
 }
 
 /// Suggestions kept for the stability check: one per 100 ms, up to 10 s.
@@ -254,28 +314,23 @@ impl Learner {
     /// suggestion until there is material. O(1) but for the VU average's bins; call it a few
     /// times a second, not per sample.
     pub fn status(&self, target: &StagingTarget) -> LearnStatus {
-        let suggestion = if self.heard_blocks == 0 {
-            None
-        } else {
-            self.meter.suggestion(target)
-        };
-        let floor_dbfs = self.noise.floor_dbfs();
-        let noise_warning = match (suggestion, floor_dbfs) {
-            (Some(s), Some(floor)) => NoiseWarning::check(
-                self.meter.average_db(super::AverageMeasure::Rms),
-                floor,
-                s.trim_db,
-                self.config.noise_margin_db,
-            ),
-            _ => None,
-        };
-        LearnStatus {
+        self.snapshot().status(target)
+    }
+
+    /// Everything measured so far as a small `Copy` value, from which [`LearnSnapshot::status`]
+    /// gives the state for any target (so a GUI can show the suggestion for a target the user
+    /// just picked without asking the audio thread). Same cost as [`status`](Self::status).
+    pub fn snapshot(&self) -> LearnSnapshot {
+        LearnSnapshot {
             phase: self.phase,
             heard_s: self.heard_s(),
-            suggestion,
-            stable: *target == self.target && suggestion.is_some() && self.is_stable(),
-            floor_dbfs,
-            noise_warning,
+            has_material: self.heard_blocks > 0,
+            averages_db: AverageMeasure::ALL.map(|m| self.meter.average_db(m)),
+            peaks_db: PeakMeasure::ALL.map(|m| self.meter.peak_db(m)),
+            floor_dbfs: self.noise.floor_dbfs(),
+            noise_margin_db: self.config.noise_margin_db,
+            followed: self.target,
+            followed_stable: self.is_stable(),
         }
     }
 
