@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::link::params::LinkParams;
 use crate::assistant::settings::AssistantStore;
+use crate::link::params::LinkParams;
 use crate::settings::SettingsStore;
 use trimeter_meters::gain::GainTargets;
 use trimeter_meters::meter::MAX_CHANNELS;
