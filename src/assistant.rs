@@ -16,8 +16,10 @@
 pub mod engine;
 pub mod settings;
 
-use trimeter_meters::staging::learn::LearnSnapshot;
-use trimeter_meters::staging::AverageMeasure;
+use trimeter_link::SuggestedTrim;
+use trimeter_meters::staging::learn::{LearnPhase, LearnSnapshot};
+use trimeter_meters::staging::{AverageMeasure, PeakMeasure, StagingTarget};
+use trimeter_meters::MeterEngine;
 
 use crate::params::GAIN_RANGE_DB;
 use settings::ApplyTo;
@@ -74,6 +76,41 @@ pub fn applied_gain_db(apply_to: ApplyTo, suggestion_db: f32, trim_db: f32) -> f
         ApplyTo::Makeup => suggestion_db - trim_db,
     };
     db.clamp(-GAIN_RANGE_DB, GAIN_RANGE_DB)
+}
+
+/// The suggested trim the session overview shows for this instance: the suggestion its
+/// Assistant page shows for `target` when the learner has one (`learn`, taken while learning or
+/// frozen; `None` when idle), otherwise the running estimate for the same target from the
+/// input meters since their reset: AES17 RMS over the non-silent part, the VU reading now (as
+/// `vu_reference + VU`), or integrated loudness; sample or true peak. Never allocates.
+pub fn overview_trim(
+    learn: Option<&LearnSnapshot>,
+    target: &StagingTarget,
+    input: &MeterEngine,
+) -> Option<SuggestedTrim> {
+    let learned = learn
+        .filter(|l| l.phase != LearnPhase::Idle)
+        .and_then(|l| l.status(target).suggestion);
+    if let Some(s) = learned {
+        return Some(SuggestedTrim {
+            trim_db: s.trim_db,
+            learned: true,
+        });
+    }
+    let summary = input.summary();
+    let average_db = match target.average {
+        AverageMeasure::Rms => summary.rms_aes17_gated_dbfs,
+        AverageMeasure::Vu => input.config().vu_reference_dbfs + input.instant().vu,
+        AverageMeasure::Lufs => summary.integrated_lufs,
+    };
+    let peak_db = match target.peak {
+        PeakMeasure::Sample => summary.sample_peak_dbfs,
+        PeakMeasure::True => summary.true_peak_dbtp,
+    };
+    target.suggest(average_db, peak_db).map(|s| SuggestedTrim {
+        trim_db: s.trim_db,
+        learned: false,
+    })
 }
 
 /// The drive hint for the plugin after Trimeter, once `gain_db` is applied: "the next plugin sees

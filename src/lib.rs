@@ -303,12 +303,7 @@ impl Plugin for Trimeter {
             self.output_meters.process(&read_only(block, done)[..n]);
             offset += done;
         }
-        self.link.end_block(
-            &self.input_meters,
-            &self.output_meters,
-            self.vu_reference_dbfs,
-            offset,
-        );
+        self.end_link_block(offset);
 
         let input_peaks = self.input_meters.take_channel_peaks();
         let output_peaks = self.output_meters.take_channel_peaks();
@@ -349,6 +344,19 @@ fn transport_info(transport: &Transport) -> TransportInfo {
 }
 
 impl Trimeter {
+    /// The link's part of the block end: levels and the assistant's suggested trim (for its
+    /// target, read lock-free in [`Self::begin_assistant_block`]) to the registry slot.
+    fn end_link_block(&mut self, frames: usize) {
+        let assistant = &self.assistant;
+        self.link.end_block(
+            &self.input_meters,
+            &self.output_meters,
+            self.vu_reference_dbfs,
+            frames,
+            |input| assistant.overview_trim(input),
+        );
+    }
+
     /// The assistant's part of the block start: the transport decides whether the integrating
     /// loudness meters measure (paused while stopped, if so chosen) and whether they restart.
     fn begin_assistant_block(&mut self, transport: TransportInfo, frames: usize) {
@@ -600,6 +608,68 @@ mod tests {
             [f32::NEG_INFINITY; 2],
             "restarted on the jump"
         );
+    }
+
+    #[test]
+    fn the_overview_shows_the_assistants_suggestion_for_its_target() {
+        use crate::assistant::settings::AssistantSettings;
+        use trimeter_meters::staging::presets::preset;
+        let mut plugin = Trimeter::default();
+        plugin.link.activate(48_000.0, 4800, 2, "overview test");
+        let slot = plugin.link.slot_ref().expect("registered");
+        let published = || {
+            let view = trimeter_link::Registry::global()
+                .get(slot)
+                .expect("still registered")
+                .view();
+            let trim = view.suggested_trim.expect("a suggestion");
+            (trim.trim_db, trim.learned)
+        };
+        // 1 s of a 997 Hz sine peaking at -20 dBFS on both channels: -20 dBFS AES17 RMS and
+        // -20 LUFS (-23 LUFS per channel, and the channels' powers add).
+        let tone = trimeter_meters::signals::sine(48_000.0, 997.0, -20.0, 1.0, 0.0);
+        let play = |p: &mut Trimeter, learn: bool| {
+            assert_no_alloc(|| {
+                for block in tone.chunks(4800) {
+                    p.begin_assistant_block(TransportInfo::NONE, block.len());
+                    p.input_meters.process(&[block, block]);
+                    if learn {
+                        p.assistant.process(&[block, block]);
+                    }
+                    p.end_link_block(block.len());
+                }
+            });
+        };
+        let choose = |p: &Trimeter, id: &str| {
+            p.params
+                .assistant
+                .set(AssistantSettings::with_preset(preset(id).unwrap()));
+        };
+        // K-14 (-14 dBFS RMS, ceiling -1 dBTP): +6 dB, where the old -18 RMS target said +2.
+        choose(&plugin, "k14");
+        play(&mut plugin, false);
+        let (trim, learned) = published();
+        assert!((trim - 6.0).abs() < 0.05 && !learned, "{trim} {learned}");
+        // EBU R 128 (-23 LUFS integrated): -3 dB.
+        choose(&plugin, "r128");
+        play(&mut plugin, false);
+        let (trim, learned) = published();
+        assert!((trim + 3.0).abs() < 0.1 && !learned, "{trim} {learned}");
+        // Learning: the learner's suggestion for the same target, marked as learned, and what
+        // the Assistant page shows for it.
+        plugin.assistant_requests.request(AssistantRequests::LEARN);
+        play(&mut plugin, true);
+        let (trim, learned) = published();
+        let page = plugin
+            .assistant
+            .snapshot()
+            .status(&plugin.params.assistant.get().target)
+            .suggestion
+            .unwrap()
+            .trim_db;
+        assert!(learned && trim == page, "{trim} {learned} {page}");
+        assert!((trim + 3.0).abs() < 0.1, "{trim}");
+        plugin.link.deactivate();
     }
 
     /// Every `assert_no_alloc` in this crate's tests (and nice-plug's guard around `process()`)

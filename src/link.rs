@@ -23,14 +23,14 @@ pub mod status;
 
 use std::sync::Arc;
 
-use trimeter_link::{Levels, Publish, ReadError, Registration, Registry, SlotRef, StartSearch};
-use trimeter_meters::engine::summarize;
+use trimeter_link::{
+    Levels, Publish, ReadError, Registration, Registry, SlotRef, StartSearch, SuggestedTrim,
+};
 use trimeter_meters::gain::Ramp;
 
 use crate::read_only;
 use buffers::{apply_gain, downmix, dry_views};
 use trimeter_meters::matching::{MatchConfig, MatchFollower};
-use trimeter_meters::staging::StagingTarget;
 use trimeter_meters::units::db_to_amplitude;
 use trimeter_meters::{MeterEngine, MAX_CHANNELS};
 
@@ -117,7 +117,7 @@ pub struct Link {
     /// This instance's frame position (frames processed since activation).
     frames_done: u64,
     frames_to_overview: u64,
-    suggested_trim_db: Option<f32>,
+    suggested_trim: Option<SuggestedTrim>,
     clips: (bool, bool),
 }
 
@@ -167,7 +167,7 @@ impl Link {
             mono_input: Vec::new(),
             frames_done: 0,
             frames_to_overview: 0,
-            suggested_trim_db: None,
+            suggested_trim: None,
             clips: (false, false),
         }
     }
@@ -554,13 +554,15 @@ impl Link {
     }
 
     /// End of a block: publishes this instance's levels for the overview and for End
-    /// instances, and the status for the editor. Real-time safe.
+    /// instances, and the status for the editor. `suggest` gives the suggested trim from the
+    /// input meters; it is asked ten times a second. Real-time safe (as long as `suggest` is).
     pub fn end_block(
         &mut self,
         input: &MeterEngine,
         output: &MeterEngine,
         vu_reference_dbfs: f32,
         frames: usize,
+        suggest: impl FnOnce(&MeterEngine) -> Option<SuggestedTrim>,
     ) {
         let Some(registration) = &self.registration else {
             return;
@@ -570,9 +572,7 @@ impl Link {
         self.frames_to_overview = self.frames_to_overview.saturating_sub(frames as u64);
         if self.frames_to_overview == 0 {
             self.frames_to_overview = (OVERVIEW_PERIOD_S * self.sample_rate) as u64;
-            let summary = summarize(&input_snapshot);
-            self.suggested_trim_db = StagingTarget::default()
-                .suggested_trim_db(summary.rms_aes17_gated_dbfs, summary.sample_peak_dbfs);
+            self.suggested_trim = suggest(input);
             let clipped = |s: &trimeter_meters::engine::MeterSnapshot| {
                 s.sample_peak.clip_count[..s.channels.max(1)]
                     .iter()
@@ -584,7 +584,7 @@ impl Link {
         registration.slot().publish(&Publish {
             input: levels,
             output: snapshot_levels(&output_snapshot, vu_reference_dbfs),
-            suggested_trim_db: self.suggested_trim_db,
+            suggested_trim: self.suggested_trim,
             input_clip: self.clips.0,
             output_clip: self.clips.1,
             sample_rate: self.sample_rate as f32,

@@ -16,7 +16,7 @@ use trimeter::editor::{theme, view};
 use trimeter::link::params::{LinkRole, MatchMode};
 use trimeter::link::status::{CompareState, Health, LatencyState, StatusView};
 use trimeter::settings::DEFAULT_WINDOW_SIZE;
-use trimeter_link::{SlotRef, SlotView};
+use trimeter_link::{SlotRef, SlotView, SuggestedTrim};
 
 struct State {
     model: EditorModel,
@@ -158,7 +158,10 @@ fn row(index: usize, label: &str, role: trimeter_link::Role, input: f32) -> (Slo
             label: label.to_string(),
             input: [input; 3],
             output: [input + 3.0; 3],
-            suggested_trim_db: Some(-2.5),
+            suggested_trim: Some(SuggestedTrim {
+                trim_db: -2.5,
+                learned: index == 1,
+            }),
             input_clip: false,
             output_clip: index == 1,
             sample_rate: 48_000.0,

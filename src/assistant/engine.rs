@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use trimeter_link::SuggestedTrim;
 use trimeter_meters::staging::learn::{LearnConfig, LearnPhase, LearnSnapshot, Learner};
-use trimeter_meters::EngineConfig;
+use trimeter_meters::{EngineConfig, MeterEngine};
 
 use super::settings::AudioSettings;
 use super::{AssistantStatus, StatusWriter};
@@ -240,6 +241,14 @@ impl AssistantEngine {
     /// Whether the last block played (the transport ran, or the host reports none).
     pub fn playing(&self) -> bool {
         self.playing
+    }
+
+    /// The suggested trim for the session overview, for the target of this block's settings
+    /// ([`super::overview_trim`]): the learner's while it learns or is frozen, else the running
+    /// estimate from `input` (the input meters). Never allocates; call it a few times a second.
+    pub fn overview_trim(&self, input: &MeterEngine) -> Option<SuggestedTrim> {
+        let learn = (self.phase() != LearnPhase::Idle).then(|| self.snapshot());
+        super::overview_trim(learn.as_ref(), &self.settings.target, input)
     }
 
     /// Where the learner is.

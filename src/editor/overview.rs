@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 
 use egui::{Color32, RichText, Ui};
-use trimeter_link::{Role, SlotRef, SlotView};
+use trimeter_link::{Role, SlotRef, SlotView, SuggestedTrim};
 
 use super::model::EditorModel;
 use super::scale::format_signed;
@@ -207,10 +207,7 @@ pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
                     ui.label(role_text(view));
                     ui.label(level_text(view.input[m]));
                     ui.label(level_text(view.output[m]));
-                    ui.label(
-                        view.suggested_trim_db
-                            .map_or("—".to_string(), |t| format!("{} dB", format_signed(t, 1))),
-                    );
+                    trim_cell(ui, view.suggested_trim);
                     ui.horizontal(|ui| {
                         lamp(ui, view.input_clip, "IN");
                         lamp(ui, view.output_clip, "OUT");
@@ -220,6 +217,40 @@ pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
                 }
             });
     });
+}
+
+/// The suggested trim and where it comes from, in the words of the cell: ("+2.5 dB",
+/// "learned") or ("+2.5 dB", "running"); ("—", "") for none.
+pub fn trim_text(trim: Option<SuggestedTrim>) -> (String, &'static str) {
+    match trim {
+        Some(t) => (
+            format!("{} dB", format_signed(t.trim_db, 1)),
+            if t.learned { "learned" } else { "running" },
+        ),
+        None => ("—".to_string(), ""),
+    }
+}
+
+/// One suggested-trim cell: the value, its source as a caption, the meaning on hover.
+fn trim_cell(ui: &mut Ui, trim: Option<SuggestedTrim>) {
+    let (value, source) = trim_text(trim);
+    let response = ui
+        .horizontal(|ui| {
+            ui.label(value);
+            if !source.is_empty() {
+                ui.label(theme::caption(source));
+            }
+        })
+        .response;
+    let hover = match trim {
+        Some(t) if t.learned => "What the instance's assistant learned, for its target",
+        Some(_) => {
+            "Running estimate for the instance's assistant target, from its input meters \
+             since their reset (press Learn on its Assistant page to learn a part)"
+        }
+        None => "No signal yet",
+    };
+    response.on_hover_text(hover);
 }
 
 #[cfg(test)]
@@ -238,7 +269,7 @@ mod tests {
                 label: label.to_string(),
                 input: [input; 3],
                 output: [input - 1.0; 3],
-                suggested_trim_db: None,
+                suggested_trim: None,
                 input_clip: false,
                 output_clip: false,
                 sample_rate: 48_000.0,
@@ -246,6 +277,19 @@ mod tests {
                 link_state: 0,
             },
         )
+    }
+
+    #[test]
+    fn the_trim_cell_names_its_source() {
+        let trim = |learned| {
+            Some(SuggestedTrim {
+                trim_db: 2.54,
+                learned,
+            })
+        };
+        assert_eq!(trim_text(trim(true)), ("+2.5 dB".to_string(), "learned"));
+        assert_eq!(trim_text(trim(false)), ("+2.5 dB".to_string(), "running"));
+        assert_eq!(trim_text(None), ("—".to_string(), ""));
     }
 
     #[test]

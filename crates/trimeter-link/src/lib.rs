@@ -87,8 +87,9 @@ pub struct Slot {
     sample_rate: AtomicF32,
     input: [AtomicF32; MEASURES],
     output: [AtomicF32; MEASURES],
-    /// The assistant's suggested trim, dB (NaN for none).
-    suggested_trim_db: AtomicF32,
+    /// The suggested trim in one atomic, so a reader never sees the value of one suggestion
+    /// with the source of another ([`SuggestedTrim::pack`]).
+    suggested_trim: AtomicU64,
     /// Bit 0: input clip latched; bit 1: output clip latched.
     clips: AtomicU8,
     /// Blocks processed since registration: a reader that sees it stand still knows the
@@ -119,7 +120,7 @@ impl Default for Slot {
             sample_rate: AtomicF32::new(0.0),
             input: atomic_levels(),
             output: atomic_levels(),
-            suggested_trim_db: AtomicF32::new(f32::NAN),
+            suggested_trim: AtomicU64::new(SuggestedTrim::pack(None)),
             clips: AtomicU8::new(0),
             heartbeat: AtomicU64::new(0),
             label: Label::default(),
@@ -150,8 +151,8 @@ impl Slot {
         for (cell, &v) in self.output.iter().zip(&update.output) {
             cell.store(v, Ordering::Relaxed);
         }
-        self.suggested_trim_db.store(
-            update.suggested_trim_db.unwrap_or(f32::NAN),
+        self.suggested_trim.store(
+            SuggestedTrim::pack(update.suggested_trim),
             Ordering::Relaxed,
         );
         self.clips.store(
@@ -209,14 +210,41 @@ impl Slot {
             label: self.label.get(8).unwrap_or_default(),
             input: self.input_levels(),
             output: self.output_levels(),
-            suggested_trim_db: Some(self.suggested_trim_db.load(Ordering::Relaxed))
-                .filter(|v| !v.is_nan()),
+            suggested_trim: SuggestedTrim::unpack(self.suggested_trim.load(Ordering::Relaxed)),
             input_clip: self.clips.load(Ordering::Relaxed) & 1 != 0,
             output_clip: self.clips.load(Ordering::Relaxed) & 2 != 0,
             sample_rate: self.sample_rate(),
             heartbeat: self.heartbeat(),
             link_state: self.link_state(),
         }
+    }
+}
+
+/// The trim an instance suggests for its input, and where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SuggestedTrim {
+    /// The trim, dB.
+    pub trim_db: f32,
+    /// From what the assistant learned (learning or frozen after Apply); otherwise the
+    /// running estimate from the input meters since their reset.
+    pub learned: bool,
+}
+
+impl SuggestedTrim {
+    /// The value's bits in the low half, `learned` in bit 32, bit 33 set for none.
+    fn pack(trim: Option<SuggestedTrim>) -> u64 {
+        match trim {
+            Some(t) => u64::from(t.trim_db.to_bits()) | u64::from(t.learned) << 32,
+            None => 1 << 33,
+        }
+    }
+
+    fn unpack(bits: u64) -> Option<SuggestedTrim> {
+        let trim_db = f32::from_bits(bits as u32);
+        (bits >> 33 & 1 == 0 && trim_db.is_finite()).then_some(SuggestedTrim {
+            trim_db,
+            learned: bits >> 32 & 1 == 1,
+        })
     }
 }
 
@@ -227,8 +255,8 @@ pub struct Publish {
     pub input: Levels,
     /// Output levels.
     pub output: Levels,
-    /// The assistant's suggestion, dB.
-    pub suggested_trim_db: Option<f32>,
+    /// The suggested trim for the instance's assistant target.
+    pub suggested_trim: Option<SuggestedTrim>,
     /// Input clip lamp latched.
     pub input_clip: bool,
     /// Output clip lamp latched.
@@ -250,8 +278,8 @@ pub struct SlotView {
     pub input: Levels,
     /// Output levels.
     pub output: Levels,
-    /// Suggested trim, dB.
-    pub suggested_trim_db: Option<f32>,
+    /// Suggested trim.
+    pub suggested_trim: Option<SuggestedTrim>,
     /// Input clip lamp.
     pub input_clip: bool,
     /// Output clip lamp.
@@ -336,7 +364,7 @@ impl Registry {
         slot.publish(&Publish {
             input: [f32::NEG_INFINITY; MEASURES],
             output: [f32::NEG_INFINITY; MEASURES],
-            suggested_trim_db: None,
+            suggested_trim: None,
             input_clip: false,
             output_clip: false,
             sample_rate: 0.0,
@@ -512,7 +540,10 @@ mod tests {
         a.slot().publish(&Publish {
             input: [-20.0, -18.0, -19.0],
             output: [-14.0, -12.0, -13.0],
-            suggested_trim_db: Some(2.5),
+            suggested_trim: Some(SuggestedTrim {
+                trim_db: 2.5,
+                learned: true,
+            }),
             input_clip: false,
             output_clip: true,
             sample_rate: 48_000.0,
@@ -522,7 +553,33 @@ mod tests {
         let view = &rows[0].1;
         assert_eq!(view.label, "Lead Vox");
         assert_eq!(view.input, [-20.0, -18.0, -19.0]);
-        assert_eq!(view.suggested_trim_db, Some(2.5));
+        assert_eq!(
+            view.suggested_trim,
+            Some(SuggestedTrim {
+                trim_db: 2.5,
+                learned: true
+            })
+        );
+        // The running estimate, then none: the source travels with the value.
+        let running = Publish {
+            input: [-20.0; 3],
+            output: [-20.0; 3],
+            suggested_trim: Some(SuggestedTrim {
+                trim_db: -3.0,
+                learned: false,
+            }),
+            input_clip: false,
+            output_clip: false,
+            sample_rate: 48_000.0,
+        };
+        a.slot().publish(&running);
+        let trim = a.slot().view().suggested_trim;
+        assert_eq!(trim.map(|t| (t.trim_db, t.learned)), Some((-3.0, false)));
+        a.slot().publish(&Publish {
+            suggested_trim: None,
+            ..running
+        });
+        assert_eq!(a.slot().view().suggested_trim, None);
         assert!(view.output_clip && !view.input_clip);
         assert_eq!(view.heartbeat, 1);
     }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use trimeter_link::{Publish, Registry, Role, StartSearch, MAX_SLOTS};
+use trimeter_link::{Publish, Registry, Role, StartSearch, SuggestedTrim, MAX_SLOTS};
 
 #[test]
 fn concurrent_instances_never_share_a_slot_or_leak_one() {
@@ -55,7 +55,10 @@ fn concurrent_instances_never_share_a_slot_or_leak_one() {
                             r.slot().publish(&Publish {
                                 input: [-20.0; 3],
                                 output: [-20.0; 3],
-                                suggested_trim_db: Some(f32::from(round as u8)),
+                                suggested_trim: Some(SuggestedTrim {
+                                    trim_db: f32::from(round as u8),
+                                    learned: false,
+                                }),
                                 input_clip: false,
                                 output_clip: false,
                                 sample_rate: 48_000.0,
