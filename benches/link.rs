@@ -11,6 +11,8 @@
 //! Under `cargo test` (no `--bench` argument) it runs a fraction of a second once, as a smoke
 //! test.
 
+#[path = "../tests/common/clap.rs"]
+mod clap;
 #[path = "../tests/common/link_host.rs"]
 mod link_host;
 

@@ -7,6 +7,8 @@
 //! allocation in `process()` of a Start, an End or an End with Compare aborts this binary.
 //! Each test uses its own link groups, since the tests of this binary share one registry.
 
+#[path = "common/clap.rs"]
+mod clap;
 #[path = "common/link_host.rs"]
 mod link_host;
 

@@ -8,44 +8,22 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
 
-use trimeter::editor::controls::{GainParam, ParamCall, RecordingControls};
+use trimeter::editor::controls::{GainParam, ParamCall};
 use trimeter::editor::link::{LinkRequest, LinkValues};
 use trimeter::editor::model::{EditorModel, Page};
 use trimeter::editor::overview::SortKey;
-use trimeter::editor::{theme, view};
 use trimeter::link::params::{LinkRole, MatchMode};
 use trimeter::link::status::{CompareState, Health, LatencyState, StatusView};
 use trimeter::settings::DEFAULT_WINDOW_SIZE;
 use trimeter_link::{SlotRef, SlotView, SuggestedTrim};
 
-struct State {
-    model: EditorModel,
-    controls: RecordingControls,
-    themed: bool,
-}
+#[path = "common/ui_harness.rs"]
+mod ui_harness;
+use ui_harness::State;
 
+/// The editor at the default size with the host's trim at 0 dB and makeup at +2 dB.
 fn harness(model: EditorModel) -> Harness<'static, State> {
-    Harness::builder()
-        .with_size(egui::vec2(DEFAULT_WINDOW_SIZE.0, DEFAULT_WINDOW_SIZE.1))
-        .with_step_dt(1.0 / 60.0)
-        .wgpu()
-        .build_ui_state(
-            |ui, state: &mut State| {
-                if !state.themed {
-                    theme::apply(ui.ctx());
-                    state.themed = true;
-                }
-                view::editor_ui(ui, &mut state.model, &mut state.controls);
-            },
-            State {
-                model,
-                controls: RecordingControls {
-                    values_db: [0.0, 2.0],
-                    calls: Vec::new(),
-                },
-                themed: false,
-            },
-        )
+    ui_harness::harness_at(model, DEFAULT_WINDOW_SIZE, 1.0, [0.0, 2.0])
 }
 
 /// An End instance in One-shot mode whose chain is 9 dB quieter than its Start's input.

@@ -1,44 +1,20 @@
 //! A small CLAP host for the link's tests and benchmark: instances of one loaded plugin
 //! library (so they share its registry), processed block by block as a host runs a chain, and
 //! the library's exported link diagnostics.
+//!
+//! Included with `#[path = "common/clap.rs"] mod clap;` beside it (the host and the plugin
+//! library's path are that module's).
 
 #![allow(dead_code)]
-
-use std::ffi::CStr;
-use std::path::PathBuf;
 
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
 
-pub struct TestHost;
-pub struct TestShared;
+use super::clap::{diagnostic, plugin_path, TestHost, TestShared, PLUGIN_ID};
 
-impl SharedHandler<'_> for TestShared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {}
-}
-
-impl HostHandlers for TestHost {
-    type Shared<'a> = TestShared;
-    type MainThread<'a> = ();
-    type AudioProcessor<'a> = ();
-}
-
-pub const PLUGIN_ID: &CStr = c"audio.trimeter.trimeter";
 pub const RATE: f64 = 48_000.0;
 pub const BLOCK: usize = 512;
-
-pub fn plugin_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("TRIMETER_CLAP") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .expect("target/<profile>/deps")
-        .join("libtrimeter.so")
-}
 
 /// The plugin library, loaded once for the whole binary (all instances share its registry).
 pub fn entry() -> &'static PluginEntry {
@@ -47,23 +23,23 @@ pub fn entry() -> &'static PluginEntry {
     ENTRY.get_or_init(|| unsafe { PluginEntry::load(plugin_path()) }.expect("plugin loads"))
 }
 
+/// The plugin library loaded a second time: dlopen of the same path returns the library the
+/// instances run in, with its exported link diagnostics.
+fn library() -> libloading::Library {
+    // SAFETY: our own plugin, already loaded by [`entry`].
+    unsafe { libloading::Library::new(plugin_path()) }.expect("plugin library loads")
+}
+
 /// Instances in the plugin library's registry now.
 pub fn instances() -> u64 {
-    // SAFETY: the symbol is our exported `extern "C" fn() -> u64`. dlopen of the same path
-    // returns the library the instances run in.
-    unsafe {
-        let library = libloading::Library::new(plugin_path()).unwrap();
-        let f: libloading::Symbol<extern "C" fn() -> u64> =
-            library.get(b"trimeter_link_instances").unwrap();
-        f()
-    }
+    diagnostic(&library(), b"trimeter_link_instances")
 }
 
 /// How many instances with `role` in `group` report the health code `health`.
 pub fn health_count(role: u8, group: u8, health: u8) -> u64 {
     // SAFETY: the symbol is our exported `extern "C" fn(u8, u8, u8) -> u64`.
     unsafe {
-        let library = libloading::Library::new(plugin_path()).unwrap();
+        let library = library();
         let f: libloading::Symbol<extern "C" fn(u8, u8, u8) -> u64> =
             library.get(b"trimeter_link_health_count").unwrap();
         f(role, group, health)
@@ -75,7 +51,7 @@ pub fn health_count(role: u8, group: u8, health: u8) -> u64 {
 pub fn link_state(role: u8, group: u8) -> Option<(u8, u8, u32)> {
     // SAFETY: the symbol is our exported `extern "C" fn(u8, u8) -> i64`.
     let state = unsafe {
-        let library = libloading::Library::new(plugin_path()).unwrap();
+        let library = library();
         let f: libloading::Symbol<extern "C" fn(u8, u8) -> i64> =
             library.get(b"trimeter_link_state").unwrap();
         f(role, group)
