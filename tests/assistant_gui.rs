@@ -20,7 +20,6 @@ mod xvfb;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_host::events::event_types::{
     ParamGestureBeginEvent, ParamGestureEndEvent, ParamValueEvent,
@@ -31,8 +30,8 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{BUTTON_PRESS_EVENT, BUTTON_RELEASE_EVENT, MOTION_NOTIFY_EVENT};
 use x11rb::protocol::xtest::ConnectionExt as _;
 
-use clap::{diagnostic, plugin_path, process_block, save_state, transport};
-use gui_host::{host_window, new_gui_instance, GuiHost};
+use clap::{diagnostic, fill_sine, load_plugin, process_block, save_state, transport};
+use gui_host::{host_window, new_gui_instance, open_embedded_editor, GuiHost};
 use trimeter::editor::controls::RecordingControls;
 use trimeter::editor::model::EditorModel;
 use trimeter::editor::{theme, view};
@@ -98,14 +97,8 @@ impl Audio {
     fn blocks(&mut self, count: usize) {
         let mut in_buffers = vec![vec![0.0f32; BLOCK]; 2];
         let mut out_buffers = vec![vec![0.0f32; BLOCK]; 2];
-        let amplitude = 10f32.powf(-30.0 / 20.0);
         for _ in 0..count {
-            for buffer in in_buffers.iter_mut() {
-                for (i, s) in buffer.iter_mut().enumerate() {
-                    let n = (self.frames + i as u64) as f64;
-                    *s = amplitude * (std::f64::consts::TAU * 997.0 * n / RATE).sin() as f32;
-                }
-            }
+            fill_sine(&mut in_buffers, -30.0, self.frames, RATE);
             let transport = transport(true, self.frames as f64 / RATE);
             let output_events = process_block(
                 &mut self.processor,
@@ -163,10 +156,7 @@ fn apply_in_the_editor_reaches_the_host_as_a_gesture_and_the_saved_state() {
         std::thread::sleep(Duration::from_millis(300));
     };
 
-    let path = plugin_path();
-    // SAFETY: our own plugin library, loaded twice (the same handle, the same statics).
-    let entry = unsafe { PluginEntry::load(&path) }.expect("plugin entry loads");
-    let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
+    let (entry, library) = load_plugin();
     let mut instance = new_gui_instance(&entry, "Trimeter assistant GUI test");
     let trim_id = {
         let handle = instance.plugin_handle();
@@ -191,22 +181,8 @@ fn apply_in_the_editor_reaches_the_host_as_a_gesture_and_the_saved_state() {
         events: Vec::new(),
     };
 
-    let gui: PluginGui = instance.plugin_handle().get_extension().expect("gui");
-    let x11 = GuiConfiguration {
-        api_type: GuiApiType::X11,
-        is_floating: false,
-    };
-    gui.create(&instance.plugin_handle(), x11)
-        .expect("gui created");
-    // SAFETY: the parent window lives until the end of the test, after `destroy`.
-    unsafe {
-        gui.set_parent(
-            &instance.plugin_handle(),
-            Window::from_x11_handle(parent.into()),
-        )
-    }
-    .expect("embedded");
-    let _ = gui.show(&instance.plugin_handle());
+    // The parent window lives until the end of the test, after `destroy`.
+    let gui = open_embedded_editor(&mut instance, parent);
     audio.blocks(100);
     std::thread::sleep(Duration::from_millis(500));
 

@@ -15,7 +15,7 @@ use clack_host::prelude::*;
 #[path = "common/clap.rs"]
 mod clap;
 use clap::{
-    diagnostic, load_state, plugin_path, process_block, save_state, transport, TestHost,
+    diagnostic, load_plugin, load_state, process_block, save_state, transport, TestHost,
     TestShared, PLUGIN_ID,
 };
 
@@ -123,10 +123,8 @@ fn with_assistant_option(state: &[u8], key: &str, value: bool) -> Vec<u8> {
 
 #[test]
 fn transport_play_stop_jump_and_no_transport_through_a_clap_host() {
-    let path = plugin_path();
-    // SAFETY: our own plugin library, loaded twice (the same handle, the same statics).
-    let entry = unsafe { PluginEntry::load(&path) }.expect("plugin entry loads");
-    let diagnostics = Diagnostics(unsafe { libloading::Library::new(&path) }.expect("loads"));
+    let (entry, library) = load_plugin();
+    let diagnostics = Diagnostics(library);
     let info = HostInfo::new("Trimeter assistant test", "Trimeter Audio", "", "1.0").unwrap();
     let new_instance = || {
         PluginInstance::<TestHost>::new(|_| TestShared, |_| (), &entry, PLUGIN_ID, &info)

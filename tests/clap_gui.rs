@@ -16,10 +16,9 @@ mod xvfb;
 
 use std::time::Duration;
 
-use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
 use clack_host::prelude::*;
-use clap::{diagnostic, plugin_path, process_block};
-use gui_host::{host_window, new_gui_instance, GuiHost};
+use clap::{diagnostic, fill_sine, load_plugin, process_block};
+use gui_host::{host_window, new_gui_instance, open_embedded_editor, GuiHost};
 use xvfb::Xvfb;
 
 /// Processes `blocks` blocks of 512 frames of a -12 dBFS stereo sine.
@@ -27,15 +26,9 @@ fn process_blocks(processor: &mut StartedPluginAudioProcessor<GuiHost>, blocks: 
     let len = 512;
     let mut in_buffers = vec![vec![0.0f32; len]; 2];
     let mut out_buffers = vec![vec![0.0f32; len]; 2];
-    let amplitude = 10f32.powf(-12.0 / 20.0);
     for b in 0..blocks {
         let offset = start + (b * len) as u64;
-        for buffer in in_buffers.iter_mut() {
-            for (i, s) in buffer.iter_mut().enumerate() {
-                let n = offset + i as u64;
-                *s = amplitude * (std::f32::consts::TAU * 997.0 * n as f32 / 48_000.0).sin();
-            }
-        }
+        fill_sine(&mut in_buffers, -12.0, offset, 48_000.0);
         process_block(processor, &mut in_buffers, &mut out_buffers, offset, None);
         // Let the editor's window thread draw some frames meanwhile.
         std::thread::sleep(Duration::from_millis(2));
@@ -51,12 +44,8 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
     // The host's own window, which the editor embeds into.
     let (conn, _root, parent) = host_window(&xvfb.display);
 
-    let path = plugin_path();
-    // SAFETY: our own plugin library.
-    let entry = unsafe { PluginEntry::load(&path) }.expect("plugin entry loads");
-    // The same library again, for its diagnostic publish counter (same handle, same statics).
-    // SAFETY: as above; the symbol is `extern "C" fn() -> u64`.
-    let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
+    // The library again, for its diagnostic publish counters.
+    let (entry, library) = load_plugin();
     let counter = |name: &[u8]| diagnostic(&library, name);
     let published = || counter(b"trimeter_published_frames");
     let repaints = || counter(b"trimeter_repaint_requests");
@@ -74,27 +63,11 @@ fn the_editor_opens_publishes_under_the_real_time_guard_and_stops_when_closed() 
     process_blocks(&mut processor, 50, 0);
     assert_eq!(published(), before, "published while no editor was open");
 
-    let handle = instance.plugin_handle();
-    let gui: PluginGui = handle.get_extension().expect("gui extension");
-    let x11 = GuiConfiguration {
-        api_type: GuiApiType::X11,
-        is_floating: false,
-    };
-    assert!(gui.is_api_supported(&instance.plugin_handle(), x11));
-    gui.create(&instance.plugin_handle(), x11)
-        .expect("gui created");
+    // The parent window lives until the end of the test, after `destroy`.
+    let gui = open_embedded_editor(&mut instance, parent);
     let size = gui.get_size(&instance.plugin_handle()).expect("gui size");
     assert!(size.width >= 800 && size.height >= 500, "{size:?}");
     assert!(gui.can_resize(&instance.plugin_handle()));
-    // SAFETY: the parent window lives until the end of the test, after `destroy`.
-    unsafe {
-        gui.set_parent(
-            &instance.plugin_handle(),
-            Window::from_x11_handle(parent.into()),
-        )
-    }
-    .expect("embedded in the host window");
-    let _ = gui.show(&instance.plugin_handle());
 
     // Open editor: every block is published, under the allocation guard.
     let opened = published();

@@ -59,6 +59,29 @@ pub fn plugin_path() -> PathBuf {
     path
 }
 
+/// The plugin library under test, as a host loads it, and the same library again for its
+/// exported diagnostics ([`diagnostic`]; the same handle, the same statics).
+pub fn load_plugin() -> (PluginEntry, libloading::Library) {
+    let path = plugin_path();
+    // SAFETY: our own plugin library; loading it runs its initializers.
+    let entry = unsafe { PluginEntry::load(&path) }.expect("plugin entry loads");
+    // SAFETY: as above.
+    let library = unsafe { libloading::Library::new(&path) }.expect("library loads");
+    (entry, library)
+}
+
+/// Fills every channel with a 997 Hz sine peaking at `level_dbfs`, frame `first_frame` of a
+/// tone at `sample_rate` onwards (so consecutive blocks continue the tone).
+pub fn fill_sine(buffers: &mut [Vec<f32>], level_dbfs: f64, first_frame: u64, sample_rate: f64) {
+    let amplitude = 10f64.powf(level_dbfs / 20.0);
+    for buffer in buffers {
+        for (i, s) in buffer.iter_mut().enumerate() {
+            let n = (first_frame + i as u64) as f64;
+            *s = (amplitude * (std::f64::consts::TAU * 997.0 * n / sample_rate).sin()) as f32;
+        }
+    }
+}
+
 /// The instance's state, as a host saves it.
 pub fn save_state<H: HostHandlers>(instance: &mut PluginInstance<H>) -> Vec<u8> {
     let handle = instance.plugin_handle();

@@ -7,7 +7,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
+};
 use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamRescanFlags,
 };
@@ -111,4 +113,30 @@ pub fn new_gui_instance(entry: &PluginEntry, host_name: &str) -> PluginInstance<
         &info,
     )
     .expect("instance")
+}
+
+/// Opens the instance's editor as a host embeds it: created for X11, its parent `parent` (the
+/// host's window, which must outlive the editor), shown. The gui extension, to `destroy` it.
+pub fn open_embedded_editor(instance: &mut PluginInstance<GuiHost>, parent: u32) -> PluginGui {
+    let gui: PluginGui = instance
+        .plugin_handle()
+        .get_extension()
+        .expect("gui extension");
+    let x11 = GuiConfiguration {
+        api_type: GuiApiType::X11,
+        is_floating: false,
+    };
+    assert!(gui.is_api_supported(&instance.plugin_handle(), x11));
+    gui.create(&instance.plugin_handle(), x11)
+        .expect("gui created");
+    // SAFETY: the caller keeps the parent window until after `destroy`.
+    unsafe {
+        gui.set_parent(
+            &instance.plugin_handle(),
+            Window::from_x11_handle(parent.into()),
+        )
+    }
+    .expect("embedded in the host window");
+    let _ = gui.show(&instance.plugin_handle());
+    gui
 }
