@@ -8,7 +8,6 @@
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::SnapshotOptions;
 use nice_plug::params::Params;
 
 use trimeter::assistant::engine::AssistantRequests;
@@ -238,11 +237,8 @@ fn learn_and_reset_reach_the_audio_thread_and_apply_waits_for_material() {
 }
 
 #[test]
-fn snapshot_the_assistant_page() {
-    let mut h = harness(model(learned_status()));
-    h.run();
-    h.snapshot_options(
-        "assistant_page",
-        &SnapshotOptions::new().threshold(1.0).max_failed_pixels(150),
-    );
+fn snapshot_the_assistant_page_at_default_and_minimum_size_and_zoom_2() {
+    let mut results = egui_kittest::SnapshotResults::new();
+    let status = learned_status();
+    ui_harness::snapshot_page_sizes(&mut results, "assistant_page", || model(status), [4.0, 0.0]);
 }

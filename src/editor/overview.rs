@@ -139,8 +139,15 @@ fn link_text(view: &SlotView) -> &'static str {
 /// Draws the Overview page.
 pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
     let overview = &mut model.link.overview;
-    ui.heading(RichText::new("Session overview").color(theme::ACCENT));
     ui.horizontal(|ui| {
+        ui.heading(RichText::new("Session overview").color(theme::ACCENT));
+        ui.label(theme::caption(&format!(
+            "{} instances in this process",
+            overview.rows.len()
+        )));
+    });
+    // Wrapped, so a long track name never pushes anything out of the window.
+    ui.horizontal_wrapped(|ui| {
         ui.label("This instance's name");
         let hint = overview
             .host_track_name
@@ -159,6 +166,12 @@ pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
                 "others see the host's track name \"{host}\""
             )));
         }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Sort by");
+        for (key, name) in SortKey::ALL {
+            ui.selectable_value(&mut overview.sort, key, name);
+        }
         ui.separator();
         ui.label("Levels in");
         for (measure, name) in [
@@ -169,19 +182,10 @@ pub fn overview_panel(ui: &mut Ui, model: &mut EditorModel) {
             ui.selectable_value(&mut overview.measure, measure, name);
         }
     });
-    ui.horizontal(|ui| {
-        ui.label("Sort by");
-        for (key, name) in SortKey::ALL {
-            ui.selectable_value(&mut overview.sort, key, name);
-        }
-        ui.label(theme::caption(&format!(
-            "{} instances in this process",
-            overview.rows.len()
-        )));
-    });
     sort_rows(&mut overview.rows, overview.sort, overview.measure);
     let m = overview.measure.index();
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    // Both ways: many instances, or long names in a small window.
+    egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("overview_rows")
             .num_columns(7)
             .striped(true)

@@ -4,11 +4,11 @@
 //! Included with `#[path = "common/ui_harness.rs"] mod ui_harness;`.
 #![allow(dead_code)]
 
-use egui_kittest::Harness;
+use egui_kittest::{Harness, SnapshotOptions, SnapshotResults};
 use trimeter::editor::controls::RecordingControls;
 use trimeter::editor::model::EditorModel;
 use trimeter::editor::{theme, view};
-use trimeter::settings::DEFAULT_WINDOW_SIZE;
+use trimeter::settings::{DEFAULT_WINDOW_SIZE, MIN_WINDOW_SIZE};
 
 /// What the harness holds: the view model and the recording host.
 pub struct State {
@@ -56,4 +56,26 @@ pub fn harness_at(
                 themed: false,
             },
         )
+}
+
+/// Snapshots of one page as users see it: `name` at the default size, `name_min` at the
+/// smallest window the layout must fit (820x560) and `name_2x` at the default size and zoom
+/// 2.0, each from a fresh `model()` with the host's trim and makeup at `values_db`.
+pub fn snapshot_page_sizes(
+    results: &mut SnapshotResults,
+    name: &str,
+    model: impl Fn() -> EditorModel,
+    values_db: [f32; 2],
+) {
+    // Software and GPU rasterizers differ in antialiasing by a few levels on edges.
+    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(150);
+    for (suffix, size, zoom) in [
+        ("", DEFAULT_WINDOW_SIZE, 1.0),
+        ("_min", MIN_WINDOW_SIZE, 1.0),
+        ("_2x", DEFAULT_WINDOW_SIZE, 2.0),
+    ] {
+        let mut h = harness_at(model(), size, zoom, values_db);
+        h.run();
+        results.add(h.try_snapshot_options(format!("{name}{suffix}"), &options));
+    }
 }
