@@ -14,7 +14,7 @@
 //! response by far less than the tolerances, and the grid makes the reading independent of the
 //! block split. Readings update once per tick (at most 4 ms late at 8 kHz).
 
-use super::meter::{Meter, MAX_CHANNELS};
+use super::meter::{common_frames, Meter, MAX_CHANNELS};
 use super::units::{amplitude_to_db, db_to_amplitude};
 
 mod ballistics;
@@ -176,12 +176,7 @@ impl Meter for VuMeter {
     #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         let channels = block.len().min(self.channels);
-        let frames = block
-            .iter()
-            .take(channels)
-            .map(|c| c.len())
-            .min()
-            .unwrap_or(0);
+        let frames = common_frames(block, channels);
         let start = self.pending_len;
         // Complete the pending tick first.
         let head = if start > 0 {
