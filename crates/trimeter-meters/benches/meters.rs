@@ -62,8 +62,35 @@ fn run_trimeter(left: &[f32], right: &[f32]) -> Duration {
     start.elapsed()
 }
 
-/// One meter alone on the same signal and blocks, best of `rounds`, in ns per stereo frame.
-fn meter_cost<M: Meter>(mut meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+/// One meter alone on the same signal and blocks, best of `rounds`, in ns per stereo frame, with
+/// its `process` compiled for the SIMD build this process runs, as the engine compiles it (the
+/// engine inlines every meter into one function per build).
+fn meter_cost<M: Meter>(meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    match SimdLevel::selected() {
+        // SAFETY: `selected` only picks a level this CPU supports.
+        SimdLevel::Avx512 => return unsafe { meter_cost_avx512(meter, left, right, rounds) },
+        // SAFETY: as above.
+        SimdLevel::Avx2Fma => return unsafe { meter_cost_avx2(meter, left, right, rounds) },
+        SimdLevel::Portable => {}
+    }
+    meter_cost_portable(meter, left, right, rounds)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn meter_cost_avx512<M: Meter>(meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+    meter_cost_portable(meter, left, right, rounds)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn meter_cost_avx2<M: Meter>(meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
+    meter_cost_portable(meter, left, right, rounds)
+}
+
+#[inline(always)]
+fn meter_cost_portable<M: Meter>(mut meter: M, left: &[f32], right: &[f32], rounds: usize) -> f64 {
     meter.prepare(f64::from(SAMPLE_RATE), 2);
     let mut best = Duration::MAX;
     for _ in 0..rounds {

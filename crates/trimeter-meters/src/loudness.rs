@@ -28,7 +28,7 @@ use histogram::{lufs_from_energy, Histogram};
 use k_weighting::{ChannelState, KWeighting};
 use windows::{Windows, MOMENTARY_BLOCKS, SHORT_TERM_BLOCKS};
 
-use super::meter::{Meter, MAX_CHANNELS};
+use super::meter::{common_frames, Meter, MAX_CHANNELS};
 use super::simd::SimdLevel;
 
 /// Relative gate of the integrated loudness, in LU (BS.1770-5 equation (7)).
@@ -409,12 +409,7 @@ impl Meter for LoudnessMeter {
 
     fn process(&mut self, block: &[&[f32]]) {
         let channels = self.channels.min(block.len());
-        let frames = block
-            .iter()
-            .take(channels)
-            .map(|c| c.len())
-            .min()
-            .unwrap_or(0);
+        let frames = common_frames(block, channels);
         let mut offset = 0;
         while offset < frames {
             let sub_block_end = self.windows.sub_block_end_frame();

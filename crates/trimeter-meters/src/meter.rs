@@ -46,6 +46,18 @@ pub trait Meter {
     fn read(&self) -> Self::Reading;
 }
 
+/// The frames every one of the first `channels` channels of `block` has: the shortest length
+/// (0 for none).
+#[inline(always)]
+pub(crate) fn common_frames(block: &[&[f32]], channels: usize) -> usize {
+    block
+        .iter()
+        .take(channels)
+        .map(|c| c.len())
+        .min()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     //! The contract above, checked for every meter with one generic test.

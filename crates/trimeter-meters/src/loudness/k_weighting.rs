@@ -9,12 +9,16 @@
 //! filter's loop-carried path (`y[n] = t - a1 * y[n-1]`, where `t` does not depend on `y[n-1]`),
 //! half the latency per sample of the transposed direct form II. The hot loop also leaves out
 //! the two numerator gains (see [`KWeighting::power_gain`]), so the RLB numerator is three
-//! additions. Channels are processed in pairs that share one SIMD register; on x86-64 with FMA
-//! (checked at run time) the pair runs in a hand-written SSE2/FMA loop, elsewhere in portable
-//! code. The loop costs about 4-5 cycles per stereo frame, the latency of one fused
-//! multiply-add, which is the bound for a recursive filter evaluated sample by sample.
+//! additions. Channels are processed in pairs that share one SIMD register ([`pair`]): on x86-64
+//! in a hand-written SSE2 loop, with fused multiply-adds when the CPU has them (checked at run
+//! time), elsewhere in portable code. The FMA loop costs about 4-5 cycles per stereo frame, the
+//! latency of one fused multiply-add, which is the bound for a recursive filter evaluated sample
+//! by sample; the baseline loop's recursive path is a multiply and an add.
 
 use crate::units::db_to_amplitude_f64;
+
+mod pair;
+pub use pair::filter_and_sum;
 
 /// Analog prototype of the stage 1 shelf (BS.1770-5 Annex 1, Table 1), as fitted by libebur128:
 /// centre frequency in Hz, shelf gain in dB, quality factor, and the exponent that places the
@@ -158,180 +162,6 @@ impl ChannelState {
             }
         }
     }
-}
-
-/// Filters `L` channels of equal length together (their states in `states`) and adds the squared
-/// K-weighted samples to each channel's `sum_sq`.
-///
-/// `FMA` selects fused multiply-adds; it must only be true when the CPU supports them (see
-/// [`filter_and_sum`]), otherwise `mul_add` would fall back to a slow software routine.
-#[inline(always)]
-fn kernel<const L: usize, const FMA: bool>(
-    kw: &KWeighting,
-    states: &mut [ChannelState; L],
-    inputs: [&[f32]; L],
-) {
-    #[inline(always)]
-    fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-        if FMA {
-            a.mul_add(b, c)
-        } else {
-            a * b + c
-        }
-    }
-    let frames = inputs.iter().map(|s| s.len()).min().unwrap_or(0);
-    let [sb0, sb1, sb2] = kw.shelf.b;
-    let (c1, c2) = (sb1 / sb0, sb2 / sb0);
-    let [sa1, sa2] = kw.shelf.a;
-    let [ra1, ra2] = kw.rlb.a;
-    let mut x1 = [0.0; L];
-    let mut x2 = [0.0; L];
-    let mut y1 = [0.0; L];
-    let mut y2 = [0.0; L];
-    let mut z1 = [0.0; L];
-    let mut z2 = [0.0; L];
-    let mut acc = [0.0; L];
-    for l in 0..L {
-        [x1[l], x2[l]] = states[l].x;
-        [y1[l], y2[l]] = states[l].y;
-        [z1[l], z2[l]] = states[l].z;
-        acc[l] = states[l].sum_sq;
-    }
-    for n in 0..frames {
-        for l in 0..L {
-            // `n < frames <= inputs[l].len()`; `get` keeps this free of panics regardless.
-            let x = inputs[l].get(n).copied().unwrap_or(0.0) as f64;
-            // Everything except the last multiply-add of `y` and of `z` is independent of
-            // y[n-1] and z[n-1], so only those operations sit on the recursive paths.
-            let t = madd::<FMA>(c2, x2[l], madd::<FMA>(c1, x1[l], x));
-            let y = madd::<FMA>(-sa1, y1[l], madd::<FMA>(-sa2, y2[l], t));
-            let u = (y + y2[l]) - (y1[l] + y1[l]);
-            let z = madd::<FMA>(-ra1, z1[l], madd::<FMA>(-ra2, z2[l], u));
-            acc[l] = madd::<FMA>(z, z, acc[l]);
-            x2[l] = x1[l];
-            x1[l] = x;
-            y2[l] = y1[l];
-            y1[l] = y;
-            z2[l] = z1[l];
-            z1[l] = z;
-        }
-    }
-    for l in 0..L {
-        states[l].x = [x1[l], x2[l]];
-        states[l].y = [y1[l], y2[l]];
-        states[l].z = [z1[l], z2[l]];
-        states[l].sum_sq = acc[l];
-    }
-}
-
-/// The stereo pair in one SSE register with fused multiply-adds: the same operations in the same
-/// order as `kernel::<2, true>`, but written with intrinsics because LLVM neither packs the two
-/// lanes nor keeps the 14 state values in registers (it spilled the accumulators to the stack,
-/// putting a store-to-load round trip on the loop-carried path).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn stereo_fma(kw: &KWeighting, states: &mut [ChannelState; 2], left: &[f32], right: &[f32]) {
-    use std::arch::x86_64::*;
-    let [s0, s1] = states;
-    let pack = |l: f64, r: f64| _mm_set_pd(r, l);
-    let splat = |v: f64| _mm_set1_pd(v);
-    let [sb0, sb1, sb2] = kw.shelf.b;
-    let (c1, c2) = (splat(sb1 / sb0), splat(sb2 / sb0));
-    let (nsa1, nsa2) = (splat(-kw.shelf.a[0]), splat(-kw.shelf.a[1]));
-    let (nra1, nra2) = (splat(-kw.rlb.a[0]), splat(-kw.rlb.a[1]));
-    let (mut x1, mut x2) = (pack(s0.x[0], s1.x[0]), pack(s0.x[1], s1.x[1]));
-    let (mut y1, mut y2) = (pack(s0.y[0], s1.y[0]), pack(s0.y[1], s1.y[1]));
-    let (mut z1, mut z2) = (pack(s0.z[0], s1.z[0]), pack(s0.z[1], s1.z[1]));
-    let mut acc = pack(s0.sum_sq, s1.sum_sq);
-    for (&l, &r) in left.iter().zip(right) {
-        let x = pack(l as f64, r as f64);
-        let t = _mm_fmadd_pd(c2, x2, _mm_fmadd_pd(c1, x1, x));
-        let y = _mm_fmadd_pd(nsa1, y1, _mm_fmadd_pd(nsa2, y2, t));
-        let u = _mm_sub_pd(_mm_add_pd(y, y2), _mm_add_pd(y1, y1));
-        let z = _mm_fmadd_pd(nra1, z1, _mm_fmadd_pd(nra2, z2, u));
-        acc = _mm_fmadd_pd(z, z, acc);
-        (x2, x1, y2, y1, z2, z1) = (x1, x, y1, y, z1, z);
-    }
-    let unpack = |v: __m128d| {
-        let mut out = [0.0; 2];
-        _mm_storeu_pd(out.as_mut_ptr(), v);
-        out
-    };
-    let ([x1l, x1r], [x2l, x2r]) = (unpack(x1), unpack(x2));
-    let ([y1l, y1r], [y2l, y2r]) = (unpack(y1), unpack(y2));
-    let ([z1l, z1r], [z2l, z2r]) = (unpack(z1), unpack(z2));
-    let [accl, accr] = unpack(acc);
-    *s0 = ChannelState {
-        x: [x1l, x2l],
-        y: [y1l, y2l],
-        z: [z1l, z2l],
-        sum_sq: accl,
-    };
-    *s1 = ChannelState {
-        x: [x1r, x2r],
-        y: [y1r, y2r],
-        z: [z1r, z2r],
-        sum_sq: accr,
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_fma<const L: usize>(
-    kw: &KWeighting,
-    states: &mut [ChannelState; L],
-    inputs: [&[f32]; L],
-) {
-    kernel::<L, true>(kw, states, inputs);
-}
-
-/// Filters every channel of `inputs` (all the same length) and adds the squared K-weighted
-/// samples to each state's `sum_sq`. Channels go through the kernel in pairs, so stereo runs as
-/// one two-lane pass. `use_fma` must only be true on a CPU with AVX2 and FMA ([`SimdLevel::has_fma`](crate::simd::SimdLevel::has_fma)).
-///
-/// The result does not depend on how a signal is split into calls: every sample goes through the
-/// same operations in the same order.
-pub fn filter_and_sum(
-    kw: &KWeighting,
-    states: &mut [ChannelState],
-    inputs: &[&[f32]],
-    use_fma: bool,
-) {
-    let mut states = states.chunks_exact_mut(2);
-    let mut inputs_pairs = inputs.chunks_exact(2);
-    for (state_pair, input_pair) in (&mut states).zip(&mut inputs_pairs) {
-        if let (Ok(state_pair), [a, b]) =
-            (<&mut [ChannelState; 2]>::try_from(state_pair), input_pair)
-        {
-            #[cfg(target_arch = "x86_64")]
-            if use_fma {
-                // SAFETY: `use_fma` is only true on a CPU with AVX2 and FMA (see above).
-                unsafe { stereo_fma(kw, state_pair, a, b) };
-                continue;
-            }
-            run::<2>(kw, state_pair, [a, b], use_fma);
-        }
-    }
-    if let ([state], [input]) = (states.into_remainder(), inputs_pairs.remainder()) {
-        run::<1>(kw, std::array::from_mut(state), [input], use_fma);
-    }
-}
-
-#[inline(always)]
-fn run<const L: usize>(
-    kw: &KWeighting,
-    states: &mut [ChannelState; L],
-    inputs: [&[f32]; L],
-    use_fma: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if use_fma {
-        // SAFETY: `use_fma` is only true on a CPU with AVX2 and FMA (see above).
-        unsafe { kernel_fma::<L>(kw, states, inputs) };
-        return;
-    }
-    let _ = use_fma;
-    kernel::<L, false>(kw, states, inputs);
 }
 
 #[cfg(test)]

@@ -231,3 +231,21 @@ fn channel_pairs_read_exactly_like_single_channels() {
         }
     }
 }
+
+/// The packed SSE2 mask of a whole tick has bit i set exactly when sample i's magnitude is above
+/// the threshold, as the scalar test of a partial tick says (NaN never counts).
+#[test]
+fn candidate_mask_of_a_whole_tick_matches_the_scalar_test() {
+    let noise = crate::signals::white_noise(32 * 40, 1.0, 21);
+    for (k, tick) in noise.chunks_exact(32).enumerate() {
+        let mut tick: Vec<f32> = tick.to_vec();
+        tick[k % 32] = f32::NAN;
+        tick[(k * 7) % 32] = -0.0;
+        let lowest = (k as f32) / 40.0;
+        let expected = tick
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (i, x)| m | (u32::from(x.abs() > lowest) << i));
+        assert_eq!(super::candidate_mask(&tick, lowest), expected, "tick {k}");
+    }
+}
