@@ -266,6 +266,8 @@ impl Link {
         if role != self.role {
             self.role = role;
             self.follower.reset();
+            // The pre-match meter runs only in an End: a new End starts it from silence.
+            self.prematch.reset();
             self.difference_db = None;
         }
         let Some(registration) = &self.registration else {
@@ -464,13 +466,21 @@ impl Link {
         self.prematch.process(&read_only(block, n)[..block.len()]);
         let measured = self.prematch.level_db();
         let linked = self.health.is_linked();
+        // A meter that just started (the role became End, the measure changed, a reset) reads
+        // low until it has heard a full window: its difference is neither shown nor followed
+        // until then, and the match gain holds where it is.
+        let settled = self.prematch.is_settled();
         let gate = self.follower.config().gate_db;
         let heard = |db: f32| db.is_finite() && db >= gate;
-        self.difference_db = (linked && heard(measured) && heard(self.partner_level_db))
+        self.difference_db = (linked && settled && heard(measured) && heard(self.partner_level_db))
             .then_some(measured - self.partner_level_db)
-            .or(if linked { self.difference_db } else { None });
+            .or(if linked && settled {
+                self.difference_db
+            } else {
+                None
+            });
         let continuous = self.mode == MatchMode::Continuous && linked && !bypass;
-        if continuous {
+        if continuous && settled {
             self.follower.advance(self.partner_level_db, measured, n);
         } else if self.mode != MatchMode::Continuous {
             self.follower.reset();

@@ -493,3 +493,31 @@ fn bypassing_the_end_removes_the_match_gain() {
     let gain = block_gain_db(&into_end[settled..], &out[settled..]);
     assert!(gain.abs() < 1e-3, "{gain} dB left while bypassed");
 }
+
+/// An instance that becomes the End while audio plays (automation, or the user switching roles
+/// during playback) starts its pre-match meter from silence while the Start's meters have run
+/// all along: until that meter has heard a full window it reads low, and the match must not
+/// chase that phantom difference. On a unity chain the output stays the input throughout. Seen
+/// in Ardour (Link Role automated Off -> End at 2 s): +3.2 dB at worst, then +0.5 dB held.
+#[test]
+fn an_end_switched_on_during_playback_does_not_chase_its_own_meter_filling_up() {
+    let _serial = serial();
+    let group = 15;
+    let (mut start, mut end) = (Node::new(), Node::new());
+    start.link(1, group, 0);
+    end.link(0, group, 2);
+    let signal = noise(10.0, 21);
+    let mut chain = Chain::new(0.0, 0);
+    let switch_block = (2.0 * RATE) as usize / BLOCK;
+    let out = run_pair(&mut start, &mut chain, &mut end, &signal, |i, _, end| {
+        if i == switch_block {
+            end.set("Link Role", 2.0);
+        }
+    });
+    let mut worst: f64 = 0.0;
+    for (input, output) in signal.0.chunks(BLOCK).zip(out.chunks(BLOCK)) {
+        worst = worst.max(block_gain_db(input, output).abs());
+    }
+    assert!(worst < 0.01, "the match moved {worst:.2} dB on a unity chain");
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
+}

@@ -35,6 +35,11 @@ pub struct PrematchMeter {
     loudness: LoudnessMeter,
     rms: RmsMeter,
     vu: VuMeter,
+    /// Frames measured since the last reset or change of measure.
+    heard_frames: u64,
+    /// Frames the selected measure needs before its reading covers a full window, per measure
+    /// (short-term loudness, AES17 RMS, VU).
+    settle_frames: [u64; 3],
 }
 
 /// The VU reference the pre-match meter runs with; readings are converted to dBFS with it.
@@ -53,7 +58,20 @@ impl Default for PrematchMeter {
             vu: VuMeter::new(VuConfig {
                 reference_dbfs: VU_REFERENCE_DBFS,
             }),
+            heard_frames: 0,
+            settle_frames: [0; 3],
         }
+    }
+}
+
+/// How long each measure needs after a reset before its reading stands for the signal:
+/// short-term loudness integrates 3 s; the RMS its window; the VU's ballistics reach 99 % in
+/// 300 ms, given twice that. Seconds.
+fn settle_s(measure: MatchMeasure, rms_window_ms: f32) -> f64 {
+    match measure {
+        MatchMeasure::ShortTerm => 3.0,
+        MatchMeasure::Rms => f64::from(rms_window_ms) / 1000.0,
+        MatchMeasure::Vu => 0.6,
     }
 }
 
@@ -64,6 +82,12 @@ impl PrematchMeter {
         self.loudness.prepare(sample_rate, self.channels);
         self.rms.prepare(sample_rate, self.channels);
         self.vu.prepare(sample_rate, self.channels);
+        let rms_window_ms = EngineConfig::default().rms_window_ms;
+        for measure in MatchMeasure::ALL {
+            self.settle_frames[measure.index()] =
+                (settle_s(measure, rms_window_ms) * sample_rate).ceil() as u64;
+        }
+        self.heard_frames = 0;
     }
 
     /// Clears the readings.
@@ -71,6 +95,14 @@ impl PrematchMeter {
         self.loudness.reset();
         self.rms.reset();
         self.vu.reset();
+        self.heard_frames = 0;
+    }
+
+    /// Whether the selected measure has run for a full window since it last started from
+    /// silence. Until then it reads low against a Start whose meters ran all along, so the link
+    /// neither shows a difference nor follows one.
+    pub fn is_settled(&self) -> bool {
+        self.heard_frames >= self.settle_frames[self.measure.index()]
     }
 
     /// Selects the measure; a change starts it from silence. Real-time safe.
@@ -89,6 +121,7 @@ impl PrematchMeter {
     /// Runs the selected measure over `block` (the prepared channel count). Real-time safe.
     pub fn process(&mut self, block: &[&[f32]]) {
         let block = &block[..block.len().min(self.channels)];
+        self.heard_frames += block.first().map_or(0, |c| c.len()) as u64;
         match self.measure {
             MatchMeasure::ShortTerm => self.loudness.process(block),
             MatchMeasure::Rms => self.rms.process(block),
