@@ -17,6 +17,7 @@
 
 use super::meter::{Meter, MAX_CHANNELS};
 use super::samples::max_magnitude_bits;
+use super::simd::SimdLevel;
 use super::units::{amplitude_to_db_f64, db_to_amplitude_f64};
 
 mod scale;
@@ -127,6 +128,9 @@ pub struct PpmMeter {
     /// Highest follower sum at a tick end since reset, per channel (f64: the sum of two
     /// followers near f32::MAX would overflow f32).
     tick_max: [f64; MAX_CHANNELS],
+    /// Whether `process` runs its AVX2 build (on CPUs the engine runs with AVX-512; see
+    /// [`PpmMeter::process_avx2_fma`]).
+    avx2_build: bool,
 }
 
 impl PpmMeter {
@@ -142,6 +146,7 @@ impl PpmMeter {
             tick_pos: 0,
             followers: [[0.0; 2]; MAX_CHANNELS],
             tick_max: [0.0; MAX_CHANNELS],
+            avx2_build: false,
         };
         meter.derive_coefficients();
         meter
@@ -456,24 +461,24 @@ impl Lanes {
     }
 }
 
-impl Meter for PpmMeter {
-    type Reading = PpmReading;
-
-    fn prepare(&mut self, sample_rate: f64, channels: usize) {
-        self.sample_rate = sample_rate;
-        self.channels = channels.min(MAX_CHANNELS);
-        self.derive_coefficients();
-        self.reset();
-    }
-
-    fn reset(&mut self) {
-        self.tick_pos = 0;
-        self.followers = [[0.0; 2]; MAX_CHANNELS];
-        self.tick_max = [0.0; MAX_CHANNELS];
+impl PpmMeter {
+    /// [`Meter::process`], compiled with AVX2 and FMA and never inlined: on AVX-512 CPUs the
+    /// engine's AVX-512 build would otherwise inline the PPM into itself, and its 512-bit
+    /// candidate loop measured about 0.2 ns per stereo frame slower than this one (1.26 against
+    /// 1.05 on a Sapphire Rapids class Xeon). Same operations in the same order, so the same
+    /// readings.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline(never)]
+    unsafe fn process_avx2_fma(&mut self, block: &[&[f32]]) {
+        self.process_inlined(block);
     }
 
     #[inline(always)]
-    fn process(&mut self, block: &[&[f32]]) {
+    fn process_inlined(&mut self, block: &[&[f32]]) {
         let channels = block.len().min(self.channels);
         let start = self.tick_pos;
         let mut end = start;
@@ -492,6 +497,35 @@ impl Meter for PpmMeter {
             };
         }
         self.tick_pos = end;
+    }
+}
+
+impl Meter for PpmMeter {
+    type Reading = PpmReading;
+
+    fn prepare(&mut self, sample_rate: f64, channels: usize) {
+        self.sample_rate = sample_rate;
+        self.channels = channels.min(MAX_CHANNELS);
+        self.derive_coefficients();
+        self.avx2_build = SimdLevel::selected() == SimdLevel::Avx512;
+        self.reset();
+    }
+
+    fn reset(&mut self) {
+        self.tick_pos = 0;
+        self.followers = [[0.0; 2]; MAX_CHANNELS];
+        self.tick_max = [0.0; MAX_CHANNELS];
+    }
+
+    #[inline(always)]
+    fn process(&mut self, block: &[&[f32]]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2_build {
+            // SAFETY: `avx2_build` is set only on CPUs with AVX-512, and `SimdLevel` counts a CPU
+            // as AVX-512 only if it has AVX2 and FMA as well.
+            return unsafe { self.process_avx2_fma(block) };
+        }
+        self.process_inlined(block);
     }
 
     fn read(&self) -> PpmReading {

@@ -1,4 +1,4 @@
-//! One channel of the RMS meter: the ring of recent samples and the sums kept on the tick grid.
+//! One channel of the RMS meter: the ring of recent squares and the sums kept on the tick grid.
 
 use crate::simd::SimdLevel;
 
@@ -10,14 +10,18 @@ const CANCELLATION_RATIO: f64 = 1e-9;
 /// Sliding-window, integrated and gated sums of one channel.
 ///
 /// The ring slot of frame `t` (counted from reset) is `t % ring.len()`, tracked incrementally.
-/// The ring holds `window + tick` samples: enough for the frames of the window plus the frames
+/// The ring holds `window + tick` squares: enough for the frames of the window plus the frames
 /// leaving it during one tick.
 #[derive(Clone, Debug)]
 pub(super) struct ChannelWindow {
-    /// The most recent samples. Squares are formed in f64 when summing (so 1e30 squares without
-    /// overflow); keeping the f32 samples halves the memory traffic of a ring of f64 squares and
-    /// gives bit-identical sums, since each square is the same f64 product either way.
-    ring: Vec<f32>,
+    /// The squares of the most recent samples, formed in f64 (so 1e30 squares without
+    /// overflow) once, when a sample arrives. A sample is summed two or three times (its tick,
+    /// the tick leaving the window when the window is not a whole number of ticks, the
+    /// recomputation once per window): storing the square makes each of those one addition
+    /// instead of a conversion, a multiply and an addition, at twice the memory of a ring of f32
+    /// samples (still within L2 for a 600 ms window), with bit-identical sums (each square is the
+    /// same f64 product either way).
+    ring: Vec<f64>,
     /// Window length in frames.
     window: u64,
     /// Tick length in frames (a power of two).
@@ -155,30 +159,35 @@ impl ChannelWindow {
         }
     }
 
-    /// Writes `piece` at the write slot and advances it.
+    /// Writes the squares of `piece` at the write slot and advances it.
     #[inline(always)]
     fn write_samples(&mut self, piece: &[f32]) {
         let len = self.ring.len();
         let slot = self.slot;
         let first = piece.len().min(len - slot);
         let (a, b) = piece.split_at(first);
+        let write = |dst: &mut [f64], src: &[f32]| {
+            for (d, &x) in dst.iter_mut().zip(src) {
+                *d = square(x);
+            }
+        };
         if let Some(dst) = self.ring.get_mut(slot..slot + a.len()) {
-            dst.copy_from_slice(a);
+            write(dst, a);
         }
         if let Some(dst) = self.ring.get_mut(..b.len()) {
-            dst.copy_from_slice(b);
+            write(dst, b);
         }
         self.slot = self.wrap(slot, piece.len());
     }
 
-    /// Sum of `count` squares starting at ring slot `slot` (wrapping), in a fixed order. Slots
+    /// Sum of the `count` squares from ring slot `slot` on (wrapping), in a fixed order. Slots
     /// not written since reset hold zeros, which stand for the frames before reset.
     #[inline(always)]
     fn ring_sum(&self, slot: usize, count: usize) -> f64 {
         let len = self.ring.len();
         let count = count.min(len);
         let first = count.min(len - slot.min(len));
-        let sum = |v: &[f32]| sum_lanes_dispatch(v, self.use_avx);
+        let sum = |v: &[f64]| sum_lanes_dispatch(v, self.use_avx);
         let a = self.ring.get(slot..slot + first).map_or(0.0, sum);
         let b = self.ring.get(..count - first).map_or(0.0, sum);
         a + b
@@ -306,16 +315,17 @@ impl ChannelWindow {
     }
 }
 
-/// Sum of the f64 squares of `values` in sixteen interleaved lanes: a fixed association order that the compiler can vectorize
-/// into four independent vector accumulators (a plain `iter().sum()` of floats must stay
-/// sequential, and a single vector accumulator would wait on its own latency every step).
+/// Sum of the squares `values` in sixteen interleaved lanes: a fixed association order that the
+/// compiler can vectorize into four independent vector accumulators (a plain `iter().sum()` of
+/// floats must stay sequential, and a single vector accumulator would wait on its own latency
+/// every step).
 #[inline(always)]
-fn sum_lanes(values: &[f32]) -> f64 {
+fn sum_lanes(values: &[f64]) -> f64 {
     let mut lanes = [0.0f64; 16];
     let mut chunks = values.chunks_exact(16);
     for c in &mut chunks {
         for (lane, &v) in lanes.iter_mut().zip(c) {
-            *lane += square(v);
+            *lane += v;
         }
     }
     reduce_lanes(lanes, chunks.remainder())
@@ -330,8 +340,8 @@ fn square(x: f32) -> f64 {
 
 /// The end of [`sum_lanes`]: the sixteen lanes added pairwise in a fixed tree, then the tail.
 #[inline(always)]
-fn reduce_lanes(mut lanes: [f64; 16], tail: &[f32]) -> f64 {
-    let tail: f64 = tail.iter().fold(0.0, |a, &v| a + square(v));
+fn reduce_lanes(mut lanes: [f64; 16], tail: &[f64]) -> f64 {
+    let tail: f64 = tail.iter().fold(0.0, |a, &v| a + v);
     let mut width = 8;
     while width > 0 {
         for i in 0..width {
@@ -345,7 +355,7 @@ fn reduce_lanes(mut lanes: [f64; 16], tail: &[f32]) -> f64 {
 /// [`sum_lanes`] in the AVX build when the CPU has it (LLVM keeps the portable version's lanes
 /// in 128-bit registers even when it may use 256-bit ones). Bit-identical either way.
 #[inline(always)]
-fn sum_lanes_dispatch(values: &[f32], use_avx: bool) -> f64 {
+fn sum_lanes_dispatch(values: &[f64], use_avx: bool) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if use_avx {
         // SAFETY: `use_avx` is only true on a CPU with AVX2 (which includes AVX).
@@ -362,16 +372,14 @@ fn sum_lanes_dispatch(values: &[f32], use_avx: bool) -> f64 {
 /// The CPU must support AVX.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn sum_lanes_avx(values: &[f32]) -> f64 {
+unsafe fn sum_lanes_avx(values: &[f64]) -> f64 {
     use std::arch::x86_64::*;
     let mut acc = [_mm256_setzero_pd(); 4];
     let mut chunks = values.chunks_exact(16);
     for c in &mut chunks {
         for (k, a) in acc.iter_mut().enumerate() {
             // SAFETY: `c` holds 16 values, so 4k + 4 <= 16 keeps the load inside it.
-            let x = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(c.as_ptr().add(4 * k)) });
-            // A separate multiply and add (no FMA), exactly like `square` and `sum_lanes`.
-            *a = _mm256_add_pd(*a, _mm256_mul_pd(x, x));
+            *a = _mm256_add_pd(*a, unsafe { _mm256_loadu_pd(c.as_ptr().add(4 * k)) });
         }
     }
     let mut lanes = [0.0f64; 16];
@@ -428,14 +436,15 @@ mod tests {
         if !SimdLevel::supported().has_fma() {
             return;
         }
-        let mut values: Vec<f32> = crate::signals::white_noise(1000, 1.0, 3)
+        let mut samples: Vec<f32> = crate::signals::white_noise(1000, 1.0, 3)
             .iter()
             .enumerate()
             .map(|(i, &x)| x * 10f32.powi(i as i32 % 17 - 8))
             .collect();
         // Samples whose squares only fit in f64.
-        values[7] = 1e30;
-        values[500] = -f32::MAX;
+        samples[7] = 1e30;
+        samples[500] = -f32::MAX;
+        let values: Vec<f64> = samples.iter().map(|&x| square(x)).collect();
         for len in (0..70).chain([127, 128, 129, 999, 1000]) {
             let v = &values[..len];
             assert_eq!(
