@@ -10,9 +10,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-#[path = "common/cpu.rs"]
-mod cpu;
-
 use trimeter::assistant::engine::{AssistantEngine, AssistantRequests, TransportInfo};
 use trimeter::assistant::settings::AudioSettings;
 use trimeter::assistant::status_channel;
@@ -72,7 +69,7 @@ fn main() {
         with = with.min(run(&signal, true));
     }
     let ns = |s: f64| s * 1e9 / frames as f64;
-    println!("CPU: {}", cpu::cpu_model());
+    println!("CPU: {}", trimeter_meters::simd::cpu_model());
     println!("input meters alone: {:.2} ns per stereo frame", ns(alone));
     println!(
         "input meters + assistant learning: {:.2} ns per stereo frame ({:.2}x)",

@@ -8,9 +8,6 @@
 
 use std::time::Instant;
 
-#[path = "common/cpu.rs"]
-mod cpu;
-
 use egui::{Pos2, RawInput, Rect};
 use trimeter::editor::controls::RecordingControls;
 use trimeter::editor::model::EditorModel;
@@ -127,7 +124,7 @@ fn main() {
         (0, SMOKE_FRAMES)
     };
     if full {
-        let cpu = cpu::cpu_model();
+        let cpu = trimeter_meters::simd::cpu_model();
         println!("CPU: {cpu}");
     }
     println!(

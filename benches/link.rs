@@ -106,6 +106,7 @@ fn main() {
     let rounds = if bench { 5 } else { 1 };
     let instances = 2.0 * f64::from(PAIRS);
     let frames = seconds * RATE;
+    println!("CPU: {}", trimeter_meters::simd::cpu_model());
     println!("64 instances, {seconds} s of stereo audio at {RATE} Hz in blocks of {BLOCK}, editor closed");
     let setups = [Setup::LinkOff, Setup::Linked, Setup::Compare];
     let mut best = [Duration::MAX; 3];

@@ -518,6 +518,9 @@ fn an_end_switched_on_during_playback_does_not_chase_its_own_meter_filling_up() 
     for (input, output) in signal.0.chunks(BLOCK).zip(out.chunks(BLOCK)) {
         worst = worst.max(block_gain_db(input, output).abs());
     }
-    assert!(worst < 0.01, "the match moved {worst:.2} dB on a unity chain");
+    assert!(
+        worst < 0.01,
+        "the match moved {worst:.2} dB on a unity chain"
+    );
     assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
 }

@@ -226,22 +226,9 @@ fn ns_per_frame(d: Duration, frames: usize) -> f64 {
     d.as_nanos() as f64 / frames as f64
 }
 
-/// The CPU model as /proc/cpuinfo names it.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
-}
-
 /// Runs this benchmark once per SIMD build the CPU supports, each in its own process.
 fn run_every_build() {
-    println!("cpu: {}", cpu_model());
+    println!("cpu: {}", trimeter_meters::simd::cpu_model());
     let supported = SimdLevel::supported();
     for level in SimdLevel::ALL.into_iter().filter(|&l| l <= supported) {
         let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))

@@ -13,6 +13,21 @@
 
 use std::sync::OnceLock;
 
+/// The CPU model as the operating system names it (`model name` in /proc/cpuinfo), for the
+/// reports of benchmarks, which name the CPU next to every figure. Not for the audio thread
+/// (reads a file).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
+}
+
 /// A vector instruction set the meters have a build for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SimdLevel {
