@@ -605,6 +605,8 @@ impl Link {
             None
         };
         self.status.set_levels(difference, self.match_db.value());
+        self.status
+            .set_settling(self.role == LinkRole::End && !self.prematch.is_settled());
         let following = self.role == LinkRole::End && self.mode == MatchMode::Continuous;
         self.status
             .set_follower(following.then(|| self.follower.state()));

@@ -232,3 +232,23 @@ fn the_continuous_match_says_when_it_holds() {
         "Match gain: +4.5 dB, holding: a side is below -60 (deadband ±0.5 dB, at most 3 dB/s, ±24 dB, holds below -60)",
     );
 }
+
+/// While the End's own meter fills its first window the page says it is measuring, not that
+/// there is no signal; without a difference and not settling it waits for signal.
+#[test]
+fn the_difference_line_says_when_this_end_is_still_measuring() {
+    for (settling, text) in [
+        (
+            true,
+            "Difference: measuring this end (a full window of the measure)",
+        ),
+        (false, "Difference: waiting for signal on both ends"),
+    ] {
+        let mut model = end_model(MatchMode::Continuous);
+        model.link.status.difference_db = None;
+        model.link.status.settling = settling;
+        let mut h = harness(model);
+        h.run();
+        h.get_by_label(text);
+    }
+}

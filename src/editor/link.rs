@@ -339,10 +339,13 @@ pub fn link_panel(ui: &mut Ui, model: &mut EditorModel, controls: &mut dyn GainC
     ui.add_space(6.0);
     let difference = link.status.difference_db;
     ui.label(
-        RichText::new(difference.map_or(
-            "Difference: waiting for signal on both ends".to_string(),
-            |d| format!("Difference: {}", difference_text(d)),
-        ))
+        RichText::new(match difference {
+            Some(d) => format!("Difference: {}", difference_text(d)),
+            None if link.status.settling => {
+                "Difference: measuring this end (a full window of the measure)".to_string()
+            }
+            None => "Difference: waiting for signal on both ends".to_string(),
+        })
         .size(18.0)
         .strong(),
     );

@@ -150,6 +150,8 @@ pub struct LinkStatus {
     difference_db: AtomicF32,
     /// The continuous match gain applied now, dB.
     match_gain_db: AtomicF32,
+    /// The End's pre-match meter has not yet heard a full window of its measure (1) or has (0).
+    settling: AtomicU8,
     compare: AtomicU8,
     /// The continuous match's state: 0 not running, 1 following, 2 matched, 3 gated, 4 at the
     /// range limit.
@@ -171,6 +173,7 @@ impl Default for LinkStatus {
             own_slot: AtomicU64::new(u64::MAX),
             difference_db: AtomicF32::new(f32::NAN),
             match_gain_db: AtomicF32::new(0.0),
+            settling: AtomicU8::new(0),
             compare: AtomicU8::new(CompareState::Off.to_u8()),
             follower: AtomicU8::new(0),
             latency: AtomicI64::new(LATENCY_UNKNOWN),
@@ -200,6 +203,8 @@ pub struct StatusView {
     pub difference_db: Option<f32>,
     /// The continuous match gain applied now, dB.
     pub match_gain_db: f32,
+    /// The End's own meter is still filling its window: no difference is shown or followed yet.
+    pub settling: bool,
     /// What Compare does.
     pub compare: CompareState,
     /// What the continuous match does (`None` when it is not running).
@@ -240,6 +245,11 @@ impl LinkStatus {
         self.difference_db
             .store(difference_db.unwrap_or(f32::NAN), Ordering::Relaxed);
         self.match_gain_db.store(match_gain_db, Ordering::Relaxed);
+    }
+
+    /// Sets whether the End's pre-match meter is still filling its window. Real-time safe.
+    pub fn set_settling(&self, settling: bool) {
+        self.settling.store(u8::from(settling), Ordering::Relaxed);
     }
 
     /// Sets what the continuous match does (`None`: not running). Real-time safe.
@@ -311,6 +321,7 @@ impl LinkStatus {
             difference_db: Some(self.difference_db.load(Ordering::Relaxed))
                 .filter(|v| v.is_finite()),
             match_gain_db: self.match_gain_db.load(Ordering::Relaxed),
+            settling: self.settling.load(Ordering::Relaxed) != 0,
             compare: CompareState::from_u8(self.compare.load(Ordering::Relaxed)),
             follower: match self.follower.load(Ordering::Relaxed) {
                 1 => Some(MatchState::Following),
