@@ -7,6 +7,9 @@
 //! The `trimeter` binary is built by this test (`cargo build -p trimeter-cli`), like the
 //! standalone test builds its binary.
 
+#[path = "common/cargo_bin.rs"]
+mod cargo_bin;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -25,23 +28,7 @@ use trimeter_meters::EngineConfig;
 /// The `trimeter` binary, built once per test process.
 fn cli() -> &'static Path {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "-p", "trimeter-cli", "--bin", "trimeter"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the trimeter CLI failed");
-        // target/<profile>/deps/this-test -> target/<profile>/trimeter
-        let exe = std::env::current_exe().unwrap();
-        let path = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("trimeter");
-        assert!(path.exists(), "{}", path.display());
-        path
-    })
+    BIN.get_or_init(|| cargo_bin::build(&["-p", "trimeter-cli", "--bin", "trimeter"], "trimeter"))
 }
 
 /// A 32-bit float WAV of planar `planes` (lossless for the f32 samples the plugin sees).

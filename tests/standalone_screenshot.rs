@@ -8,6 +8,8 @@
 //! its own Xvfb and jackd, and needs the README's apt packages (xvfb, jackd2, imagemagick,
 //! libgl1-mesa-dri).
 
+#[path = "common/cargo_bin.rs"]
+mod cargo_bin;
 #[path = "common/xvfb.rs"]
 mod xvfb;
 
@@ -72,29 +74,17 @@ fn workspace_root() -> PathBuf {
 
 /// Builds the standalone binary (debug) and returns its path.
 fn build_standalone() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(workspace_root())
-        .args([
-            "build",
+    cargo_bin::build(
+        &[
             "-p",
             "trimeter",
             "--features",
             "standalone",
             "--bin",
             "trimeter-standalone",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building trimeter-standalone failed");
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/this-test -> target/<profile>/trimeter-standalone
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("trimeter-standalone");
-    assert!(path.exists(), "{} missing", path.display());
-    path
+        ],
+        "trimeter-standalone",
+    )
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
