@@ -49,6 +49,10 @@ const MATCH_RAMP_MS: f32 = 10.0;
 const DRY_GAIN_RAMP_MS: f32 = 100.0;
 /// How often the overview's slower figures (suggested trim, clip lamps) are refreshed, seconds.
 const OVERVIEW_PERIOD_S: f64 = 0.1;
+/// The levels and the heartbeat are published at most this often, seconds: every block of a
+/// millisecond or more, and every millisecond when the host's blocks are shorter (a block of 1
+/// sample would otherwise read both engines' snapshots 48 000 times a second).
+const PUBLISH_PERIOD_S: f64 = 0.001;
 /// How often an instance looks through the registry for its group's Start, seconds.
 const SEARCH_PERIOD_S: f64 = 0.05;
 /// After a capture that found nothing reliable, the next starts this much later, seconds.
@@ -117,6 +121,8 @@ pub struct Link {
     /// This instance's frame position (frames processed since activation).
     frames_done: u64,
     frames_to_overview: u64,
+    /// Frames until the levels are published again ([`PUBLISH_PERIOD_S`]).
+    frames_to_publish: u64,
     suggested_trim: Option<SuggestedTrim>,
     clips: (bool, bool),
 }
@@ -167,6 +173,7 @@ impl Link {
             mono_input: Vec::new(),
             frames_done: 0,
             frames_to_overview: 0,
+            frames_to_publish: 0,
             suggested_trim: None,
             clips: (false, false),
         }
@@ -223,6 +230,7 @@ impl Link {
         self.frames_to_search = 0;
         self.frames_done = 0;
         self.frames_to_overview = 0;
+        self.frames_to_publish = 0;
         self.status.set_latency(LatencyState::Unknown);
     }
 
@@ -577,6 +585,12 @@ impl Link {
         let Some(registration) = &self.registration else {
             return;
         };
+        self.frames_to_publish = self.frames_to_publish.saturating_sub(frames as u64);
+        if self.frames_to_publish > 0 {
+            self.frames_to_overview = self.frames_to_overview.saturating_sub(frames as u64);
+            return;
+        }
+        self.frames_to_publish = (PUBLISH_PERIOD_S * self.sample_rate) as u64;
         let input_snapshot = input.snapshot();
         let output_snapshot = output.snapshot();
         self.frames_to_overview = self.frames_to_overview.saturating_sub(frames as u64);

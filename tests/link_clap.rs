@@ -524,3 +524,48 @@ fn an_end_switched_on_during_playback_does_not_chase_its_own_meter_filling_up() 
     );
     assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
 }
+
+/// Blocks of any length link alike: a Start/End pair fed one sample per block for part of the
+/// run (and odd lengths for the rest) matches a -6 dB chain back within 0.5 dB, and the End
+/// keeps its partner (the levels and heartbeat go out at least every millisecond, however
+/// short the blocks).
+#[test]
+fn one_sample_blocks_link_and_match_like_long_ones() {
+    let _serial = serial();
+    let group = 16;
+    let (mut start, mut end) = (Node::new(), Node::new());
+    start.link(1, group, 0);
+    end.link(2, group, 2);
+    let signal = noise(9.0, 31);
+    let mut chain = Chain::new(-6.0, 0);
+    let mut out = Vec::with_capacity(signal.0.len());
+    let lengths = [1usize, 1, 1, 7, 1, 333, 1, 64];
+    let (mut offset, mut i) = (0, 0);
+    while offset < signal.0.len() {
+        // One-sample blocks for the first 2 s, then a mix of lengths.
+        let len = if offset < (2.0 * RATE) as usize {
+            1
+        } else {
+            lengths[i % lengths.len()]
+        }
+        .min(signal.0.len() - offset);
+        i += 1;
+        let mut block = [
+            signal.0[offset..offset + len].to_vec(),
+            signal.1[offset..offset + len].to_vec(),
+        ];
+        start.process(&mut block);
+        chain.process(&mut block);
+        end.process(&mut block);
+        out.extend_from_slice(&block[0]);
+        offset += len;
+    }
+    let from = signal.0.len() - (2.0 * RATE) as usize;
+    let reference = rms_db(&signal.0[from..]);
+    let matched = rms_db(&out[from..]);
+    assert!(
+        (matched - reference).abs() <= 0.5,
+        "{matched} vs {reference}"
+    );
+    assert_eq!(link_state(2, group).map(|s| s.0), Some(PARTNER_FOUND));
+}
