@@ -398,13 +398,14 @@ impl MeterEngine {
 
     /// Every reading now. O(1).
     pub fn snapshot(&self) -> MeterSnapshot {
+        let rms = self.rms.read();
         MeterSnapshot {
             channels: self.config.channels,
             sample_peak: self.sample_peak.read(),
             true_peak: self.true_peak.read(),
-            rms: self.rms.read(),
+            rms,
             k_rms: if self.k_shares_rms {
-                self.rms.read()
+                rms
             } else {
                 self.k_rms.read()
             },
@@ -415,9 +416,21 @@ impl MeterEngine {
         }
     }
 
-    /// Whole-signal figures since reset, combined over channels.
+    /// Whole-signal figures since reset, combined over channels: the same as
+    /// `summarize(&self.snapshot())`, but only the fields the summary uses are read, which saves
+    /// two thirds of a snapshot's logarithms.
     pub fn summary(&self) -> Summary {
-        summarize(&self.snapshot())
+        summarize(&MeterSnapshot {
+            channels: self.config.channels,
+            sample_peak: self.sample_peak.read_totals(),
+            true_peak: self.true_peak.read_totals(),
+            rms: self.rms.read_totals(),
+            k_rms: RmsReading::default(),
+            vu: self.vu.read_totals(),
+            ppm: self.ppm.read_totals(),
+            loudness: self.loudness.read(),
+            non_finite_samples: self.non_finite_samples,
+        })
     }
 
     /// Readings now, combined over channels.

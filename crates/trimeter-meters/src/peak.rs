@@ -278,6 +278,20 @@ impl PeakTracker {
         }
     }
 
+    /// Only [`PeakReading::max_db`], the clip and the over counts, for the first `channels`
+    /// channels; the other fields stay at their defaults. The same values as [`read`](Self::read)
+    /// gives them, for whole-signal summaries, which need no display values.
+    pub(crate) fn read_totals(&self, channels: usize) -> PeakReading {
+        let mut reading = PeakReading::default();
+        for ch in 0..channels.min(MAX_CHANNELS) {
+            let max = self.max_bits[ch].max(self.tick_max_bits[ch]);
+            reading.max_db[ch] = amplitude_to_db(f32::from_bits(max as u32));
+            reading.clip_count[ch] = self.clip_count[ch];
+            reading.over_count[ch] = self.over_count[ch];
+        }
+        reading
+    }
+
     pub(crate) fn read(&self) -> PeakReading {
         let mut reading = PeakReading::default();
         for ch in 0..MAX_CHANNELS {
@@ -367,6 +381,13 @@ impl Meter for SamplePeakMeter {
 
     fn read(&self) -> PeakReading {
         self.tracker.read()
+    }
+}
+
+impl SamplePeakMeter {
+    /// The maxima and counts of [`read`](Meter::read) only (see [`PeakTracker::read_totals`]).
+    pub(crate) fn read_totals(&self) -> PeakReading {
+        self.tracker.read_totals(self.channels)
     }
 }
 

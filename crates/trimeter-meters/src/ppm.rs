@@ -529,11 +529,23 @@ impl Meter for PpmMeter {
     }
 
     fn read(&self) -> PpmReading {
-        let mut reading = PpmReading::default();
+        let mut reading = self.read_totals();
         let calibration = f64::from(self.calibration);
         for ch in 0..self.channels {
             let now = f64::from(self.followers[ch][0]) + f64::from(self.followers[ch][1]);
             reading.level_dbfs[ch] = amplitude_to_db_f64(now * calibration);
+        }
+        reading
+    }
+}
+
+impl PpmMeter {
+    /// Only the maxima of [`read`](Meter::read); the levels stay at their defaults.
+    pub(crate) fn read_totals(&self) -> PpmReading {
+        let mut reading = PpmReading::default();
+        let calibration = f64::from(self.calibration);
+        for ch in 0..self.channels {
+            let now = f64::from(self.followers[ch][0]) + f64::from(self.followers[ch][1]);
             reading.max_dbfs[ch] = amplitude_to_db_f64(now.max(self.tick_max[ch]) * calibration);
         }
         reading

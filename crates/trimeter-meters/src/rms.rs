@@ -178,10 +178,21 @@ impl Meter for RmsMeter {
     }
 
     fn read(&self) -> RmsReading {
-        let mut reading = RmsReading::default();
+        let mut reading = self.read_totals();
         for (ch, window) in self.windows.iter().enumerate() {
             reading.current_dbfs[ch] = power_to_db(window.current_mean_square);
             reading.max_dbfs[ch] = power_to_db(window.max_mean_square);
+        }
+        reading
+    }
+}
+
+impl RmsMeter {
+    /// Only the whole-signal fields of [`read`](Meter::read) (integrated and gated); the others
+    /// stay at their defaults.
+    pub(crate) fn read_totals(&self) -> RmsReading {
+        let mut reading = RmsReading::default();
+        for (ch, window) in self.windows.iter().enumerate() {
             reading.integrated_dbfs[ch] = power_to_db(window.integrated_mean_square);
             reading.integrated_gated_dbfs[ch] = power_to_db(window.gated_mean_square);
         }

@@ -228,5 +228,12 @@ impl Meter for TruePeakMeter {
     }
 }
 
+impl TruePeakMeter {
+    /// The maxima and counts of [`read`](Meter::read) only (see [`PeakTracker::read_totals`]).
+    pub(crate) fn read_totals(&self) -> PeakReading {
+        self.tracker.read_totals(self.channels)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -234,9 +234,19 @@ impl Meter for VuMeter {
     }
 
     fn read(&self) -> VuReading {
-        let mut reading = VuReading::default();
+        let mut reading = self.read_totals();
         for ch in 0..self.channels {
             reading.vu[ch] = amplitude_to_db(self.state[ch][0] as f32);
+        }
+        reading
+    }
+}
+
+impl VuMeter {
+    /// Only the maxima of [`read`](Meter::read); the needle positions stay at their defaults.
+    pub(crate) fn read_totals(&self) -> VuReading {
+        let mut reading = VuReading::default();
+        for ch in 0..self.channels {
             reading.max_vu[ch] = amplitude_to_db(self.max_deflection[ch] as f32);
         }
         reading

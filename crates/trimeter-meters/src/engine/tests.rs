@@ -249,3 +249,41 @@ fn the_k_system_reading_is_the_same_whether_shared_with_rms_or_run_alone() {
     feed(&mut k, &[sine], &[96_000]);
     assert!(k.snapshot().k_reading(KSystem::K20, 0).abs() < 0.01);
 }
+
+/// `summary()` reads only the fields the summary uses; it must give exactly what summarizing a
+/// whole snapshot gives, for every channel count, with clipping, overs and non-finite input, and
+/// with the RMS window shared with the K-system or not.
+#[test]
+fn summary_equals_summarizing_a_whole_snapshot() {
+    for (channels, rms_window_ms) in [(1, 600.0), (2, 600.0), (2, 300.0), (6, 600.0), (8, 3000.0)] {
+        let mut e = MeterEngine::new(EngineConfig {
+            sample_rate: 44_100.0,
+            channels,
+            max_block: 512,
+            rms_window_ms,
+            ..EngineConfig::default()
+        });
+        let planar: Vec<Vec<f32>> = (0..channels)
+            .map(|c| {
+                let mut x = program(44_100 * 2, 40 + c as u64);
+                // A clipped stretch, an over and a non-finite sample on some channels.
+                if c % 2 == 0 {
+                    x[1000..1010].iter_mut().for_each(|s| *s = 1.2);
+                    x[5000] = f32::NAN;
+                }
+                x
+            })
+            .collect();
+        assert_eq!(
+            e.summary(),
+            summarize(&e.snapshot()),
+            "{channels} ch, before any audio"
+        );
+        feed(&mut e, &planar, &[300, 4096, 1, 77_000, 6803]);
+        let (fast, whole) = (e.summary(), summarize(&e.snapshot()));
+        // Bit for bit (NaN never appears: silence is minus infinity).
+        assert_eq!(format!("{fast:?}"), format!("{whole:?}"), "{channels} ch");
+        assert_eq!(fast, whole, "{channels} ch");
+        assert!(fast.non_finite_samples > 0 && fast.sample_peak_dbfs > 0.0);
+    }
+}
