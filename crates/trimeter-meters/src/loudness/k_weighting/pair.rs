@@ -24,7 +24,6 @@ trait Pair: Copy {
     fn new(l: f64, r: f64) -> Self;
     fn split(self) -> [f64; 2];
     fn add(self, o: Self) -> Self;
-    fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
     /// `self * b + c`.
     fn madd(self, b: Self, c: Self) -> Self;
@@ -52,10 +51,6 @@ impl Pair for Plain {
     #[inline(always)]
     fn add(self, o: Self) -> Self {
         Self([self.0[0] + o.0[0], self.0[1] + o.0[1]])
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        Self([self.0[0] - o.0[0], self.0[1] - o.0[1]])
     }
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
@@ -93,10 +88,6 @@ impl<const FMA: bool> Pair for Sse<FMA> {
     #[inline(always)]
     fn add(self, o: Self) -> Self {
         Self(unsafe { std::arch::x86_64::_mm_add_pd(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        Self(unsafe { std::arch::x86_64::_mm_sub_pd(self.0, o.0) })
     }
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
