@@ -222,6 +222,7 @@ impl MeterEngine {
             .set_channel_weights(config.loudness_weights.as_ref().map(|w| &w[..channels]));
         self.sample_peak.prepare(sr, channels);
         self.true_peak.prepare(sr, channels);
+        self.true_peak.reserve_block(max_block);
         self.rms.prepare(sr, channels);
         self.k_shares_rms = config.rms_window_ms == KSystem::meter_config().window_ms;
         if self.k_shares_rms {
@@ -354,9 +355,17 @@ impl MeterEngine {
     /// One chunk of at most `max_block` frames.
     #[inline(always)]
     fn process_chunk_portable(&mut self, chunk: &[&[f32]]) {
+        // The true-peak interpolation, the heaviest arithmetic of the engine, reads the chunk
+        // first: a block that is not in the cache then arrives while it computes, instead of
+        // stalling a light pass (on the Intel Xeon of the README, 0.3 ns per stereo frame on the
+        // benchmark's signal, which streams from memory). It only computes magnitudes; nothing
+        // is committed before the non-finite check has passed (the check then reads the chunk
+        // from the L1 cache).
+        self.true_peak.interpolate(chunk);
         // The check vectorizes eight lanes wide; the guard's per-sample work would not. Only a
         // chunk that has a non-finite sample is copied through the guard.
         if !chunk.iter().any(|c| has_non_finite(c)) {
+            self.true_peak.commit(chunk);
             self.run_meters(chunk);
             return;
         }
@@ -371,14 +380,17 @@ impl MeterEngine {
                 *view = buffer;
             }
         }
-        self.run_meters(&views[..chunk.len()]);
+        let views = &views[..chunk.len()];
+        self.true_peak.interpolate(views);
+        self.true_peak.commit(views);
+        self.run_meters(views);
         self.clean = clean;
     }
 
+    /// Every meter but the true peak (see `process_chunk_portable`).
     #[inline(always)]
     fn run_meters(&mut self, chunk: &[&[f32]]) {
         self.sample_peak.process(chunk);
-        self.true_peak.process(chunk);
         self.rms.process(chunk);
         if !self.k_shares_rms {
             self.k_rms.process(chunk);

@@ -95,6 +95,10 @@ pub struct TruePeakMeter {
     /// Per channel: the last `taps - 1` frames of the previous call, followed by room for as
     /// many frames of the next call.
     buffers: Vec<Vec<f32>>,
+    /// Per channel: the magnitudes [`interpolate`](Self::interpolate) computed for the block
+    /// that [`commit`](Self::commit) takes next; as long as [`reserve_block`](Self::reserve_block)
+    /// asked for (empty for the plain [`Meter::process`] path).
+    magnitudes: Vec<Vec<f32>>,
 }
 
 impl TruePeakMeter {
@@ -108,7 +112,61 @@ impl TruePeakMeter {
             ratio: 1,
             kernel: SimdLevel::Portable,
             buffers: Vec::new(),
+            magnitudes: Vec::new(),
         }
+    }
+
+    /// Makes room for [`interpolate`](Self::interpolate) and [`commit`](Self::commit) on blocks
+    /// of up to `frames` frames per channel (after `prepare`). Allocates.
+    pub(crate) fn reserve_block(&mut self, frames: usize) {
+        self.magnitudes = vec![vec![0.0; frames]; self.channels];
+    }
+
+    /// The first half of [`Meter::process`] for a block of at most the reserved length: the
+    /// magnitudes of every frame's sample and interpolated values, from the history and `block`,
+    /// kept for [`commit`](Self::commit). Changes no reading and no history, so a block can be
+    /// interpolated, found unusable and interpolated again in another form.
+    #[inline(always)]
+    pub(crate) fn interpolate(&mut self, block: &[&[f32]]) {
+        if self.ratio == 1 {
+            return;
+        }
+        let history = self.history_frames();
+        for ((samples, buffer), out) in block
+            .iter()
+            .zip(self.buffers.iter_mut())
+            .zip(self.magnitudes.iter_mut())
+        {
+            if let Some(out) = out.get_mut(..samples.len()) {
+                interpolate_channel(&self.filter, self.kernel, history, buffer, samples, out);
+            }
+        }
+    }
+
+    /// The second half of [`Meter::process`]: feeds the magnitudes [`interpolate`] computed for
+    /// this same `block` to the display, maxima and counters, and keeps the block's last frames
+    /// as the next block's history.
+    ///
+    /// [`interpolate`]: Self::interpolate
+    #[inline(always)]
+    pub(crate) fn commit(&mut self, block: &[&[f32]]) {
+        self.tracker.begin_block();
+        let start = self.tracker.tick_pos();
+        let mut end = start;
+        let history = self.history_frames();
+        for (ch, (samples, buffer)) in block.iter().zip(self.buffers.iter_mut()).enumerate() {
+            if self.ratio == 1 {
+                end = self.tracker.feed(ch, start, samples);
+                continue;
+            }
+            let Some(magnitudes) = self.magnitudes.get(ch).and_then(|m| m.get(..samples.len()))
+            else {
+                return;
+            };
+            end = self.tracker.feed(ch, start, magnitudes);
+            keep_history(buffer, history, samples);
+        }
+        self.tracker.end_frames(end);
     }
 
     /// Changes the ceiling (dBTP) above which values count as overs; counts so far are kept.
@@ -175,49 +233,24 @@ impl Meter for TruePeakMeter {
                 end = self.tracker.feed(ch, start, samples);
                 continue;
             }
-            let frames = samples.len();
-            // Every piece overwrites the part it uses, so one buffer serves them all.
+            // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length works
+            // without a buffer of the block's size.
             let mut magnitudes = [0.0f32; CHUNK_FRAMES];
-            // The first `history` frames interpolate across the previous call's last frames: run
-            // them from the buffer, where the history is followed by these frames.
-            let head = frames.min(history);
-            let (Some(stitch), Some(first), Some(peak)) = (
-                buffer.get_mut(..history + head),
-                samples.get(..head),
-                magnitudes.get_mut(..head),
-            ) else {
-                return;
-            };
-            stitch[history..].copy_from_slice(first);
-            filter::run(&self.filter, self.kernel, stitch, peak);
-            let mut pos = self.tracker.feed(ch, start, peak);
-            // The rest straight from the host's samples, without copying them.
-            let mut from = head;
-            while from < frames {
-                let to = (from + CHUNK_FRAMES).min(frames);
-                let (Some(input), Some(peak)) = (
-                    samples.get(from - history..to),
-                    magnitudes.get_mut(..to - from),
-                ) else {
-                    return;
-                };
-                filter::run(&self.filter, self.kernel, input, peak);
-                pos = self.tracker.feed(ch, pos, peak);
-                from = to;
+            let mut pos = start;
+            for (k, piece) in samples.chunks(CHUNK_FRAMES).enumerate() {
+                let out = &mut magnitudes[..piece.len()];
+                interpolate_piece(
+                    &self.filter,
+                    self.kernel,
+                    history,
+                    buffer,
+                    samples,
+                    k * CHUNK_FRAMES,
+                    out,
+                );
+                pos = self.tracker.feed(ch, pos, out);
             }
-            // The newest `history` frames become the next call's history.
-            if frames >= history {
-                if let (Some(old), Some(newest)) =
-                    (buffer.get_mut(..history), samples.get(frames - history..))
-                {
-                    old.copy_from_slice(newest);
-                }
-            } else {
-                // A call shorter than the history: the buffer holds the old history followed by
-                // all of this call's frames (head < history, so it is long enough); keep the
-                // newest `history` of them.
-                buffer.copy_within(head..head + history, 0);
-            }
+            keep_history(buffer, history, samples);
             end = pos;
         }
         self.tracker.end_frames(end);
@@ -232,6 +265,83 @@ impl TruePeakMeter {
     /// The maxima and counts of [`read`](Meter::read) only (see [`PeakTracker::read_totals`]).
     pub(crate) fn read_totals(&self) -> PeakReading {
         self.tracker.read_totals(self.channels)
+    }
+}
+
+/// The magnitudes of every frame of `samples` (the sample's and every interpolated value's,
+/// see [`filter::run`]) into `out` (as long as `samples`), with `buffer` holding the previous
+/// block's last `history` frames followed by room for as many more.
+#[inline(always)]
+fn interpolate_channel(
+    filter: &Polyphase,
+    kernel: SimdLevel,
+    history: usize,
+    buffer: &mut [f32],
+    samples: &[f32],
+    out: &mut [f32],
+) {
+    interpolate_piece(filter, kernel, history, buffer, samples, 0, out);
+}
+
+/// [`interpolate_channel`] for the frames `from..from + out.len()` of `samples` only. The first
+/// `history` frames of a block interpolate across the previous block's last frames: they run
+/// from `buffer`, where the history is followed by these frames (copied there by the piece that
+/// starts the block); the rest run straight from `samples`, without copying them.
+#[inline(always)]
+fn interpolate_piece(
+    filter: &Polyphase,
+    kernel: SimdLevel,
+    history: usize,
+    buffer: &mut [f32],
+    samples: &[f32],
+    from: usize,
+    out: &mut [f32],
+) {
+    let to = from + out.len();
+    let head = samples.len().min(history);
+    if from < head {
+        let (Some(stitch), Some(first)) = (buffer.get_mut(..history + head), samples.get(..head))
+        else {
+            return;
+        };
+        if from == 0 {
+            stitch[history..].copy_from_slice(first);
+        }
+        let head_to = head.min(to);
+        if let (Some(input), Some(peak)) = (
+            stitch.get(from..history + head_to),
+            out.get_mut(..head_to - from),
+        ) {
+            filter::run(filter, kernel, input, peak);
+        }
+    }
+    let rest_from = from.max(head);
+    if rest_from < to {
+        if let (Some(input), Some(peak)) = (
+            samples.get(rest_from - history..to),
+            out.get_mut(rest_from - from..),
+        ) {
+            filter::run(filter, kernel, input, peak);
+        }
+    }
+}
+
+/// Keeps the newest `history` frames seen (the previous history followed by `samples`) at the
+/// start of `buffer`.
+#[inline(always)]
+fn keep_history(buffer: &mut [f32], history: usize, samples: &[f32]) {
+    let frames = samples.len();
+    if frames >= history {
+        if let (Some(old), Some(newest)) =
+            (buffer.get_mut(..history), samples.get(frames - history..))
+        {
+            old.copy_from_slice(newest);
+        }
+    } else {
+        // A block shorter than the history: the buffer holds the old history followed by all of
+        // this block's frames (copied there by `interpolate_piece`; frames < history, so it is
+        // long enough); keep the newest `history` of them.
+        buffer.copy_within(frames..frames + history, 0);
     }
 }
 
