@@ -150,21 +150,41 @@ impl TruePeakMeter {
     /// [`interpolate`]: Self::interpolate
     #[inline(always)]
     pub(crate) fn commit(&mut self, block: &[&[f32]]) {
+        self.feed_channels(block, |meter, ch, start, samples| {
+            match meter
+                .magnitudes
+                .get(ch)
+                .and_then(|m| m.get(..samples.len()))
+            {
+                Some(magnitudes) => meter.tracker.feed(ch, start, magnitudes),
+                None => start,
+            }
+        });
+    }
+
+    /// Feeds every channel of `block` to the tracker, between its block start and end: the
+    /// samples themselves when nothing is over-sampled, otherwise whatever `feed` gives the
+    /// tracker for the channel (it returns the tick position after the channel's frames); then
+    /// keeps the channel's newest frames as its history.
+    #[inline(always)]
+    fn feed_channels(
+        &mut self,
+        block: &[&[f32]],
+        mut feed: impl FnMut(&mut Self, usize, usize, &[f32]) -> usize,
+    ) {
         self.tracker.begin_block();
         let start = self.tracker.tick_pos();
         let mut end = start;
         let history = self.history_frames();
-        for (ch, (samples, buffer)) in block.iter().zip(self.buffers.iter_mut()).enumerate() {
+        for (ch, samples) in block.iter().enumerate().take(self.buffers.len()) {
             if self.ratio == 1 {
                 end = self.tracker.feed(ch, start, samples);
                 continue;
             }
-            let Some(magnitudes) = self.magnitudes.get(ch).and_then(|m| m.get(..samples.len()))
-            else {
-                return;
-            };
-            end = self.tracker.feed(ch, start, magnitudes);
-            keep_history(buffer, history, samples);
+            end = feed(self, ch, start, samples);
+            if let Some(buffer) = self.buffers.get_mut(ch) {
+                keep_history(buffer, history, samples);
+            }
         }
         self.tracker.end_frames(end);
     }
@@ -224,36 +244,32 @@ impl Meter for TruePeakMeter {
 
     #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
-        self.tracker.begin_block();
-        let start = self.tracker.tick_pos();
-        let mut end = start;
         let history = self.history_frames();
-        for (ch, (samples, buffer)) in block.iter().zip(self.buffers.iter_mut()).enumerate() {
-            if self.ratio == 1 {
-                end = self.tracker.feed(ch, start, samples);
-                continue;
-            }
+        self.feed_channels(block, |meter, ch, start, samples| {
             // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length works
             // without a buffer of the block's size.
             let mut magnitudes = [0.0f32; CHUNK_FRAMES];
             let mut pos = start;
             for (k, piece) in samples.chunks(CHUNK_FRAMES).enumerate() {
-                let out = &mut magnitudes[..piece.len()];
+                let (Some(out), Some(buffer)) =
+                    (magnitudes.get_mut(..piece.len()), meter.buffers.get_mut(ch))
+                else {
+                    return pos;
+                };
+                let from = k * CHUNK_FRAMES;
                 interpolate_piece(
-                    &self.filter,
-                    self.kernel,
+                    &meter.filter,
+                    meter.kernel,
                     history,
                     buffer,
                     samples,
-                    k * CHUNK_FRAMES,
+                    from,
                     out,
                 );
-                pos = self.tracker.feed(ch, pos, out);
+                pos = meter.tracker.feed(ch, pos, out);
             }
-            keep_history(buffer, history, samples);
-            end = pos;
-        }
-        self.tracker.end_frames(end);
+            pos
+        });
     }
 
     fn read(&self) -> PeakReading {

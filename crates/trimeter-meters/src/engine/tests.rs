@@ -310,7 +310,7 @@ fn true_peak_in_the_engine_reads_as_the_meter_alone() {
         });
         let mut alone = TruePeakMeter::new(mode, PeakConfig::default());
         alone.prepare(rate, 2);
-        let mut planar = vec![program(20_000, 5), program(20_000, 6)];
+        let mut planar = [program(20_000, 5), program(20_000, 6)];
         planar[0][7_000] = f32::NAN;
         planar[1][7_001] = f32::INFINITY;
         planar[1][12_000..12_005].iter_mut().for_each(|s| *s = 1.3);
