@@ -171,16 +171,18 @@ impl TruePeakMeter {
     /// [`interpolate`]: Self::interpolate
     #[inline(always)]
     pub(crate) fn commit(&mut self, block: &[&[f32]]) {
-        self.feed_channels(block, |meter, ch, start, samples| {
-            match meter
+        self.feed_channels(
+            block,
+            #[inline(always)]
+            |meter, ch, start, samples| match meter
                 .magnitudes
                 .get(ch)
                 .and_then(|m| m.get(..samples.len()))
             {
                 Some(magnitudes) => meter.tracker.feed(ch, start, magnitudes),
                 None => start,
-            }
-        });
+            },
+        );
     }
 
     /// Feeds every channel of `block` to the tracker, between its block start and end: the
@@ -266,31 +268,35 @@ impl Meter for TruePeakMeter {
     #[inline(always)]
     fn process(&mut self, block: &[&[f32]]) {
         let history = self.history_frames();
-        self.feed_channels(block, |meter, ch, start, samples| {
-            // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length works
-            // without a buffer of the block's size.
-            let mut magnitudes = [0.0f32; CHUNK_FRAMES];
-            let mut pos = start;
-            for (k, piece) in samples.chunks(CHUNK_FRAMES).enumerate() {
-                let (Some(out), Some(buffer)) =
-                    (magnitudes.get_mut(..piece.len()), meter.buffers.get_mut(ch))
-                else {
-                    return pos;
-                };
-                let from = k * CHUNK_FRAMES;
-                interpolate_piece(
-                    &meter.filter,
-                    meter.kernel,
-                    history,
-                    buffer,
-                    samples,
-                    from,
-                    out,
-                );
-                pos = meter.tracker.feed(ch, pos, out);
-            }
-            pos
-        });
+        self.feed_channels(
+            block,
+            #[inline(always)]
+            |meter, ch, start, samples| {
+                // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length works
+                // without a buffer of the block's size.
+                let mut magnitudes = [0.0f32; CHUNK_FRAMES];
+                let mut pos = start;
+                for (k, piece) in samples.chunks(CHUNK_FRAMES).enumerate() {
+                    let (Some(out), Some(buffer)) =
+                        (magnitudes.get_mut(..piece.len()), meter.buffers.get_mut(ch))
+                    else {
+                        return pos;
+                    };
+                    let from = k * CHUNK_FRAMES;
+                    interpolate_piece(
+                        &meter.filter,
+                        meter.kernel,
+                        history,
+                        buffer,
+                        samples,
+                        from,
+                        out,
+                    );
+                    pos = meter.tracker.feed(ch, pos, out);
+                }
+                pos
+            },
+        );
     }
 
     fn read(&self) -> PeakReading {
