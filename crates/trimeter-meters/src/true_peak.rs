@@ -272,8 +272,8 @@ impl Meter for TruePeakMeter {
             block,
             #[inline(always)]
             |meter, ch, start, samples| {
-                // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length works
-                // without a buffer of the block's size.
+                // Pieces of at most CHUNK_FRAMES through one stack buffer, so any block length
+                // works without a buffer of the block's size.
                 let mut magnitudes = [0.0f32; CHUNK_FRAMES];
                 let mut pos = start;
                 for (k, piece) in samples.chunks(CHUNK_FRAMES).enumerate() {
