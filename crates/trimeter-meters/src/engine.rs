@@ -429,8 +429,8 @@ impl MeterEngine {
     }
 
     /// Whole-signal figures since reset, combined over channels: the same as
-    /// `summarize(&self.snapshot())`, but only the fields the summary uses are read, which saves
-    /// two thirds of a snapshot's logarithms.
+    /// `summarize(&self.snapshot())`, but only the fields the summary uses are read: 12 of the 28
+    /// logarithms a stereo snapshot computes.
     pub fn summary(&self) -> Summary {
         summarize(&MeterSnapshot {
             channels: self.config.channels,
